@@ -1,0 +1,302 @@
+"""Find every pair of hashes within a Hamming threshold, without an N×N matrix.
+
+Two engines share one interface, :func:`find_pairs`:
+
+* ``exact`` — multi-index hashing. The bits are split into ``m`` chunks; by the pigeonhole
+  principle two hashes within ``t`` bits agree within ``floor(t/m)`` bits on at least one chunk.
+  Each chunk value is looked up with every flip pattern of up to ``floor(t/m)`` bits in a
+  bucket table, and every candidate is verified by an exact popcount of the XOR. Each pair is
+  reported by the first chunk that finds it, so no deduplication pass is needed. Finds all pairs.
+* ``ngt`` — an NGT graph index (``ngtpy``) over the packed hash bytes with the Hamming distance,
+  searched for the ``k`` nearest neighbours of every hash within the threshold radius; every
+  result is verified the same way. Approximate: recall is measured against ``exact``.
+
+``auto`` estimates the exact engine's work from the number of hashes, the hash length and the
+threshold, and uses NGT only where that work is out of reach.
+
+Hashes come as a ``(N, W)`` array of ``uint64`` words; input should hold distinct values (the
+scan collapses identical hashes first).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Progress = Callable[[int, int], None]
+
+# Above this estimated number of candidate look-ups the exact engine hands over to NGT.
+EXACT_BUDGET = 3e9
+NGT_K = 30
+NGT_EPSILON = 0.1
+
+
+@dataclass(slots=True)
+class Pairs:
+    """Pairs ``(i[k], j[k])`` with ``i < j`` at Hamming distance ``d[k]``."""
+
+    i: np.ndarray
+    j: np.ndarray
+    d: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    @classmethod
+    def empty(cls) -> Pairs:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z.copy(), np.zeros(0, dtype=np.int32))
+
+    def as_set(self) -> set[tuple[int, int]]:
+        return set(zip(self.i.tolist(), self.j.tolist(), strict=True))
+
+
+def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Hamming distance of two ``(N, W)`` uint64 arrays."""
+    return np.bitwise_count(np.bitwise_xor(a, b)).sum(axis=-1, dtype=np.int32)
+
+
+def to_words(packed: list[bytes] | np.ndarray) -> np.ndarray:
+    """Packed big-endian hash bytes (a multiple of 8 each) to a ``(N, W)`` uint64 array."""
+    if isinstance(packed, np.ndarray):
+        arr = packed
+    else:
+        if not packed:
+            return np.zeros((0, 1), dtype=np.uint64)
+        arr = np.frombuffer(b"".join(packed), dtype=np.uint8).reshape(len(packed), -1)
+    return arr.view(">u8").astype(np.uint64).reshape(arr.shape[0], -1)
+
+
+def find_pairs(
+    hashes: np.ndarray, nbits: int, threshold: int, engine: str = "auto", progress: Progress | None = None
+) -> tuple[Pairs, str]:
+    """All pairs within ``threshold`` bits; returns the pairs and the engine actually used."""
+    if engine == "auto":
+        engine = choose_engine(len(hashes), nbits, threshold)
+    if len(hashes) < 2:
+        return Pairs.empty(), engine
+    if engine == "exact":
+        return exact_pairs(hashes, nbits, threshold, progress), engine
+    if engine == "ngt":
+        return ngt_pairs(hashes, nbits, threshold, progress=progress), engine
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+# --------------------------------------------------------------------------- exact engine
+
+
+def _chunk_bounds(nbits: int, m: int) -> list[tuple[int, int]]:
+    """Split bit positions 0..nbits into ``m`` contiguous chunks of near-equal width."""
+    edges = [round(k * nbits / m) for k in range(m + 1)]
+    return [(edges[k], edges[k + 1]) for k in range(m)]
+
+
+def _n_masks(bits: int, radius: int) -> int:
+    return sum(math.comb(bits, r) for r in range(radius + 1))
+
+
+def plan_chunks(n: int, nbits: int, threshold: int) -> tuple[int, float]:
+    """Number of chunks minimising the estimated candidate count, and that estimate."""
+    best: tuple[float, int] | None = None
+    for m in range(1, nbits + 1):
+        width = math.ceil(nbits / m)
+        if width > 24:  # bucket table of 2^width entries
+            continue
+        radius = threshold // m
+        cost = m * n * (_n_masks(width, radius) * (1 + n / 2**width))
+        if best is None or cost < best[0]:
+            best = (cost, m)
+        if width <= 8:
+            break
+    assert best is not None
+    return best[1], best[0]
+
+
+def choose_engine(n: int, nbits: int, threshold: int) -> str:
+    _, cost = plan_chunks(max(n, 2), nbits, threshold)
+    return "exact" if cost <= EXACT_BUDGET else "ngt"
+
+
+def _extract_chunk(hashes: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Bits ``lo..hi`` (big-endian positions across the words) as integers."""
+    out = np.zeros(len(hashes), dtype=np.int64)
+    for pos in range(lo, hi):
+        word, bit = divmod(pos, 64)
+        out = (out << 1) | ((hashes[:, word] >> np.uint64(63 - bit)) & np.uint64(1)).astype(np.int64)
+    return out
+
+
+def exact_pairs(hashes: np.ndarray, nbits: int, threshold: int, progress: Progress | None = None,
+                batch: int = 1 << 15) -> Pairs:
+    n = len(hashes)
+    m, _ = plan_chunks(n, nbits, threshold)
+    radius = threshold // m
+    bounds = _chunk_bounds(nbits, m)
+    chunks = [_extract_chunk(hashes, lo, hi) for lo, hi in bounds]
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+    total = m * n
+    done = 0
+    for c, (lo, hi) in enumerate(bounds):
+        width = hi - lo
+        values = chunks[c]
+        order = np.argsort(values, kind="stable")
+        counts = np.bincount(values, minlength=1 << width).astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        masks = _flip_masks(width, radius)
+        for b0 in range(0, n, batch):
+            q_ids = np.arange(b0, min(n, b0 + batch), dtype=np.int64)
+            q_vals = values[q_ids]
+            for mask in masks:
+                keys = q_vals ^ mask
+                cnt = counts[keys]
+                total_c = int(cnt.sum())
+                if total_c == 0:
+                    continue
+                qi = np.repeat(q_ids, cnt)
+                first = np.repeat(starts[keys] - np.cumsum(cnt) + cnt, cnt)
+                cand = order[first + np.arange(total_c, dtype=np.int64)]
+                keep = cand > qi
+                qi, cand = qi[keep], cand[keep]
+                if len(qi) == 0:
+                    continue
+                d = hamming(hashes[qi], hashes[cand])
+                ok = d <= threshold
+                qi, cand, d = qi[ok], cand[ok], d[ok]
+                if c > 0 and len(qi):
+                    # Report each pair once: only from the first chunk within the radius.
+                    first_chunk = np.ones(len(qi), dtype=bool)
+                    for e in range(c):
+                        diff = np.bitwise_count(chunks[e][qi] ^ chunks[e][cand])
+                        first_chunk &= diff > radius
+                    qi, cand, d = qi[first_chunk], cand[first_chunk], d[first_chunk]
+                if len(qi):
+                    out_i.append(qi)
+                    out_j.append(cand)
+                    out_d.append(d)
+            done += len(q_ids)
+            if progress:
+                progress(done, total)
+    if not out_i:
+        return Pairs.empty()
+    return Pairs(np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_d).astype(np.int32))
+
+
+def _flip_masks(width: int, radius: int) -> list[int]:
+    masks = [0]
+    for r in range(1, radius + 1):
+        for combo in itertools.combinations(range(width), r):
+            v = 0
+            for b in combo:
+                v |= 1 << b
+            masks.append(v)
+    return masks
+
+
+# --------------------------------------------------------------------------- NGT engine
+
+
+def ngt_pairs(hashes: np.ndarray, nbits: int, threshold: int, k: int = NGT_K, epsilon: float = NGT_EPSILON,
+              progress: Progress | None = None, threads: int = 0) -> Pairs:
+    """Pairs found by NGT k-nearest-neighbour search, each verified exactly."""
+    index = NgtIndex(hashes.shape[1] * 8, threads=threads)
+    try:
+        index.add(hashes)
+        n = len(hashes)
+        out_i: list[np.ndarray] = []
+        out_j: list[np.ndarray] = []
+        batch = 20_000
+        for b0 in range(0, n, batch):
+            ids, _ = index.search(hashes[b0 : b0 + batch], k=k, epsilon=epsilon, radius=threshold)
+            q = np.repeat(np.arange(b0, b0 + len(ids), dtype=np.int64), [len(r) for r in ids])
+            c = np.concatenate([np.asarray(r, dtype=np.int64) for r in ids]) if len(q) else q
+            out_i.append(np.minimum(q, c))
+            out_j.append(np.maximum(q, c))
+            if progress:
+                progress(min(n, b0 + batch), n)
+        i = np.concatenate(out_i)
+        j = np.concatenate(out_j)
+        keep = i != j
+        key = np.unique(i[keep] * n + j[keep])
+        i, j = key // n, key % n
+        d = hamming(hashes[i], hashes[j])
+        ok = d <= threshold
+        return Pairs(i[ok], j[ok], d[ok].astype(np.int32))
+    finally:
+        index.close()
+
+
+class NgtIndex:
+    """An NGT Hamming index over packed hash bytes; ids are row numbers in insertion order.
+
+    Also serves queries of new images against a saved library (:meth:`save` / :meth:`open`).
+    """
+
+    def __init__(self, nbytes: int, path: str | None = None, threads: int = 0) -> None:
+        import ngtpy
+
+        self._tmp = None
+        if path is None:
+            self._tmp = tempfile.mkdtemp(prefix="imgreview-ngt-")
+            path = self._tmp + "/index"
+            ngtpy.create(path, nbytes, distance_type="Hamming", object_type="Byte",
+                         edge_size_for_creation=10, edge_size_for_search=40)
+        self.path = path
+        self.nbytes = nbytes
+        self.threads = threads
+        self.index = ngtpy.Index(path, log_disabled=True)
+
+    @classmethod
+    def open(cls, path: str) -> NgtIndex:
+        import ngtpy
+
+        self = cls.__new__(cls)
+        self._tmp = None
+        self.path = path
+        self.threads = 0
+        self.index = ngtpy.Index(path, log_disabled=True)
+        self.nbytes = 0
+        return self
+
+    @staticmethod
+    def _bytes(hashes: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(hashes.astype(">u8")).view(np.uint8).reshape(len(hashes), -1)
+
+    def add(self, hashes: np.ndarray) -> None:
+        if len(hashes):
+            threads = self.threads or max(1, os.cpu_count() or 1)
+            self.index.batch_insert(self._bytes(hashes).astype(np.float32), num_threads=threads)
+
+    def save(self) -> None:
+        self.index.save()
+
+    def search(self, hashes: np.ndarray, k: int, epsilon: float, radius: int) -> tuple[list[list[int]], list[list[float]]]:
+        import ngtpy
+
+        self.index.set(num_of_search_objects=k, epsilon=epsilon, search_radius=radius + 0.5)
+        results = ngtpy.BatchResults()
+        self.index.batch_search(self._bytes(hashes).astype(np.float32), results, k, True)
+        ids: list[list[int]] = []
+        dists: list[list[float]] = []
+        for q in range(results.get_size()):
+            row = results.get(q)
+            ids.append([int(r[0]) for r in row])
+            dists.append([float(r[1]) for r in row])
+        return ids, dists
+
+    def close(self) -> None:
+        try:
+            self.index.close()
+        except Exception:
+            pass
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None

@@ -1,0 +1,168 @@
+"""The scan result: groups of duplicate files, as stored in a session and written by ``--json``.
+
+The JSON schema (``version`` 1) is the public contract that review, export, apply and the dataset
+features build on. New fields may be added; existing ones keep their meaning.
+
+Paths are absolute ``str``. A path whose bytes are not valid UTF-8 is carried the way Python's
+``os.fsdecode`` carries it (lone surrogates, written as ``\\udcXX`` escapes in JSON);
+``os.fsencode`` gives the original bytes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(slots=True)
+class Member:
+    """One file of a group."""
+
+    path: str
+    digest: str
+    distance: int  # Hamming distance of its perceptual hash to the group's reference
+    size: int
+    width: int
+    height: int
+    format: str = ""
+    mode: str = ""
+    mtime: float = 0.0  # seconds since the epoch
+    taken: str | None = None  # EXIF capture date, ISO 8601, when present
+    camera: str | None = None
+    root: str = ""  # the scanned root this file was found under
+    exact: bool = False  # another member has the same content digest
+    aliases: list[str] = field(default_factory=list)  # other paths to the same inode
+    label: str | None = None
+    split: str | None = None
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    @property
+    def relpath(self) -> str:
+        if self.root:
+            try:
+                return os.path.relpath(self.path, self.root)
+            except ValueError:
+                pass
+        return self.path
+
+
+@dataclass(slots=True)
+class Group:
+    """Files that show the same picture.
+
+    ``kind`` is ``"exact"`` when every member has the same content digest, else ``"near"``.
+    ``reference`` is the path of the member every other member was compared with: every
+    member's perceptual hash is within the threshold of the reference's (no chaining).
+    """
+
+    id: str
+    kind: str
+    max_distance: int
+    reference: str
+    members: list[Member]
+    label_conflict: bool = False
+    split_leak: bool = False
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        """Bytes freed by keeping only the largest member."""
+        sizes = sorted((m.size for m in self.members), reverse=True)
+        return sum(sizes[1:])
+
+
+@dataclass(slots=True)
+class FileError:
+    path: str
+    error: str
+
+
+@dataclass(slots=True)
+class ScanResult:
+    roots: list[str]
+    settings: dict[str, Any]
+    stats: dict[str, Any]
+    groups: list[Group]
+    errors: list[FileError]
+    aliases: list[list[str]] = field(default_factory=list)
+    version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "roots": self.roots,
+            "settings": self.settings,
+            "stats": self.stats,
+            "groups": [asdict(g) for g in self.groups],
+            "errors": [asdict(e) for e in self.errors],
+            "aliases": self.aliases,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanResult:
+        version = data.get("version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"unsupported scan result version {version!r} (expected {SCHEMA_VERSION})")
+        member_fields = set(Member.__dataclass_fields__)
+        group_fields = set(Group.__dataclass_fields__) - {"members"}
+        groups = [
+            Group(
+                **{k: v for k, v in g.items() if k in group_fields},
+                members=[Member(**{k: v for k, v in m.items() if k in member_fields}) for m in g["members"]],
+            )
+            for g in data["groups"]
+        ]
+        return cls(
+            roots=list(data["roots"]),
+            settings=dict(data.get("settings", {})),
+            stats=dict(data.get("stats", {})),
+            groups=groups,
+            errors=[FileError(**e) for e in data.get("errors", [])],
+            aliases=[list(a) for a in data.get("aliases", [])],
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, ensure_ascii=True)
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a reader never sees a half-written file."""
+        write_atomic(path, self.to_json().encode("ascii"))
+
+    @classmethod
+    def load(cls, path: Path) -> ScanResult:
+        try:
+            data = json.loads(path.read_bytes())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not a valid scan result: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{path} is not a valid scan result")
+        try:
+            return cls.from_dict(data)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path} is not a valid scan result: {exc!r}") from exc
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

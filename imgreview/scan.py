@@ -1,0 +1,302 @@
+"""The scan: walk, fingerprint (cached, in parallel), search, verify, group.
+
+:func:`scan` is the library entry point used by the CLI and the review. It never prints; it
+reports progress through a callback ``progress(stage, done, total)`` with stages ``walk``,
+``hash``, ``index`` and ``group``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import __version__
+from .cache import FingerprintCache
+from .fingerprint import Failure, Fingerprint, fingerprint_file
+from .grouping import reference_groups
+from .index import Pairs, find_pairs, hamming, to_words
+from .journal import Journal
+from .model import FileError, Group, Member, ScanResult
+from .session import Session, default_session_dir
+from .settings import HashSettings, ScanSettings
+from .verify import Signatures, verify_pairs
+from .walk import FileEntry, WalkOptions, resolve_roots, walk
+
+Progress = Callable[[str, int, int], None]
+STORE_EVERY = 256  # fingerprints per cache commit
+STORE_SECONDS = 2.0
+
+
+class ScanError(Exception):
+    """The scan cannot start (a usage problem: missing root, unusable session)."""
+
+
+class ScanInterrupted(Exception):
+    def __init__(self, hashed: int, total: int) -> None:
+        super().__init__(f"scan interrupted after {hashed} of {total} new files; they are cached, "
+                         "run the same command again to continue")
+        self.hashed = hashed
+        self.total = total
+
+
+@dataclass(slots=True)
+class _Content:
+    """One distinct file content (digest) and the files that have it."""
+
+    digest: str
+    hash: bytes
+    files: list[tuple[Fingerprint, FileEntry]]
+
+
+def _hash_one(args: tuple[str, HashSettings]) -> Fingerprint | Failure:
+    return fingerprint_file(*args)
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def fingerprint_many(paths: list[str], settings: HashSettings, jobs: int) -> Iterator[Fingerprint | Failure]:
+    """Fingerprint files over ``jobs`` processes, yielding results as they come."""
+    if jobs <= 1 or len(paths) < 4:
+        for p in paths:
+            yield fingerprint_file(p, settings)
+        return
+    chunksize = max(1, min(32, len(paths) // (jobs * 16)))
+    with _pool_context().Pool(jobs) as pool:
+        try:
+            yield from pool.imap_unordered(_hash_one, [(p, settings) for p in paths], chunksize=chunksize)
+        except BaseException:
+            pool.terminate()
+            raise
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def scan(roots: list[str], settings: ScanSettings | None = None, session: Session | None = None,
+         progress: Progress | None = None) -> ScanResult:
+    """Scan ``roots`` and store the result (and fingerprints) in ``session``."""
+    settings = settings or ScanSettings()
+    report = progress or (lambda stage, done, total: None)
+    started = time.monotonic()
+    roots = resolve_roots(roots)
+    if not roots:
+        raise ScanError("no folder to scan")
+    for r in roots:
+        if not os.path.isdir(r):
+            raise ScanError(f"{r} is not a folder" if os.path.exists(r) else f"{r} does not exist")
+        if not os.access(r, os.R_OK | os.X_OK):
+            raise ScanError(f"{r} cannot be read (permission denied)")
+    session = session or Session(default_session_dir(roots))
+    session.create(roots)
+
+    report("walk", 0, 0)
+    walked = walk(roots, WalkOptions(hidden=settings.hidden, follow_links=settings.follow_links,
+                                     excludes=settings.excludes, skip_dirs=(str(session.path),)))
+    entries = {e.path: e for e in walked.files}
+    report("walk", len(entries), len(entries))
+
+    key = settings.hash.key
+    fingerprints: dict[str, Fingerprint] = {}
+    failures: dict[str, Failure] = {}
+    todo: list[str] = []
+    hashed = vanished = 0
+    with FingerprintCache(session.cache_path) as cache:
+        cached = cache.lookup(key)
+        for path, entry in entries.items():
+            hit = cached.get(path)
+            if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns:
+                item = hit[2]
+                if isinstance(item, Fingerprint):
+                    fingerprints[path] = item
+                else:
+                    failures[path] = item
+            else:
+                todo.append(path)
+        gone = [p for p in cache.paths() if _under(p, roots) and p not in entries]
+        vanished = cache.forget(gone) if gone else 0
+
+        total = len(todo)
+        report("hash", 0, total)
+        pending: list[Fingerprint | Failure] = []
+        last_store = time.monotonic()
+        try:
+            for item in fingerprint_many(todo, settings.hash, settings.effective_jobs):
+                pending.append(item)
+                hashed += 1
+                if isinstance(item, Fingerprint):
+                    fingerprints[item.path] = item
+                else:
+                    failures[item.path] = item
+                if len(pending) >= STORE_EVERY or time.monotonic() - last_store > STORE_SECONDS:
+                    cache.store(pending, key)
+                    pending.clear()
+                    last_store = time.monotonic()
+                report("hash", hashed, total)
+        except KeyboardInterrupt:
+            cache.store(pending, key)
+            raise ScanInterrupted(hashed, total) from None
+        cache.store(pending, key)
+
+    journal = Journal(session.journal_path, read_only=True)
+    result, extra = build_groups(roots, entries, fingerprints, settings, journal.distinct_pairs(), report)
+    errors = [FileError(path, reason) for path, reason in walked.errors]
+    errors += [FileError(f.path, f.error) for f in sorted(failures.values(), key=lambda f: f.path)]
+    result.errors = errors
+    result.aliases = walked.alias_sets
+    files = sum(1 + len(e.aliases) for e in entries.values())
+    result.stats.update({
+        "files": files,
+        "images": len(fingerprints),
+        "hashed": hashed,
+        "cached": len(entries) - hashed,
+        "vanished": vanished,
+        "errors": len(errors),
+        "skipped_links": walked.skipped_links,
+        "aliases": sum(len(a) - 1 for a in walked.alias_sets),
+        **extra,
+        "seconds": round(time.monotonic() - started, 3),
+    })
+    session.save_result(result)
+    return result
+
+
+def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
+                 settings: ScanSettings, distinct: set[tuple[str, str]] | None = None,
+                 report: Progress | None = None) -> tuple[ScanResult, dict[str, object]]:
+    """Exact groups by digest, near groups by hash distance (verified, no chaining)."""
+    report = report or (lambda stage, done, total: None)
+    threshold = settings.effective_threshold
+    contents: dict[str, _Content] = {}
+    for path in sorted(fingerprints):
+        fp = fingerprints[path]
+        c = contents.get(fp.digest)
+        if c is None:
+            contents[fp.digest] = c = _Content(fp.digest, fp.hash, [])
+        c.files.append((fp, entries[path]))
+    nodes = sorted(contents.values(), key=lambda c: c.digest)
+    n = len(nodes)
+    extra: dict[str, object] = {"threshold": threshold}
+
+    # Collapse identical hash values, then search the distinct ones.
+    words = to_words([c.hash for c in nodes]) if n else np.zeros((0, 1), dtype=np.uint64)
+    if n:
+        unique, inverse = np.unique(words, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+    else:
+        unique, inverse = words, np.zeros(0, dtype=np.int64)
+    report("index", 0, len(unique))
+    hpairs, engine = find_pairs(unique, settings.hash.bits, threshold, settings.engine,
+                                progress=lambda d, t: report("index", d, t))
+    extra["engine"] = engine
+    extra["distinct_hashes"] = int(len(unique))
+
+    pairs = _expand_to_nodes(hpairs, inverse, len(unique))
+    if distinct and len(pairs):
+        digests = [c.digest for c in nodes]
+        keep = np.array([(min(digests[a], digests[b]), max(digests[a], digests[b])) not in distinct
+                         for a, b in zip(pairs.i.tolist(), pairs.j.tolist(), strict=True)], dtype=bool)
+        pairs = Pairs(pairs.i[keep], pairs.j[keep], pairs.d[keep])
+    extra["candidate_pairs"] = int(len(pairs))
+    if settings.verify and len(pairs):
+        fps = [c.files[0][0] for c in nodes]
+        sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
+        ok = verify_pairs(pairs.i, pairs.j, sig)
+        pairs = Pairs(pairs.i[ok], pairs.j[ok], pairs.d[ok])
+    extra["verified_pairs"] = int(len(pairs))
+
+    report("group", 0, 1)
+    clusters = reference_groups(n, pairs, [c.digest for c in nodes])
+    in_cluster = {m for cl in clusters for m, _ in cl.members}
+    groups: list[Group] = []
+    for cl in clusters:
+        members: list[Member] = []
+        idx = [m for m, _ in cl.members]
+        sub = words[idx]
+        max_d = int(max((hamming(sub[k:k + 1], sub).max() for k in range(len(idx))), default=0))
+        for node, dist in cl.members:
+            c = nodes[node]
+            for fp, entry in c.files:
+                members.append(_member(fp, entry, dist, exact=len(c.files) > 1))
+        ref = nodes[cl.reference]
+        groups.append(Group(id="g" + ref.digest[:12], kind="near", max_distance=max_d,
+                            reference=ref.files[0][0].path, members=members))
+    for node, c in enumerate(nodes):
+        if len(c.files) > 1 and node not in in_cluster:
+            members = [_member(fp, entry, 0, exact=True) for fp, entry in c.files]
+            groups.append(Group(id="g" + c.digest[:12], kind="exact", max_distance=0,
+                                reference=c.files[0][0].path, members=members))
+    groups.sort(key=lambda g: (g.reference, g.id))
+    report("group", 1, 1)
+    result = ScanResult(
+        roots=roots,
+        settings={**settings.to_dict(), "imgreview": __version__},
+        stats={
+            "groups": len(groups),
+            "exact_groups": sum(g.kind == "exact" for g in groups),
+            "near_groups": sum(g.kind == "near" for g in groups),
+            "removable_files": sum(len(g.members) - 1 for g in groups),
+            "reclaimable_bytes": sum(g.reclaimable_bytes for g in groups),
+        },
+        groups=groups,
+        errors=[],
+    )
+    return result, extra
+
+
+def _member(fp: Fingerprint, entry: FileEntry, distance: int, exact: bool) -> Member:
+    return Member(
+        path=fp.path, digest=fp.digest, distance=int(distance), size=fp.size, width=fp.width,
+        height=fp.height, format=fp.format, mode=fp.mode, mtime=fp.mtime_ns / 1e9, taken=fp.taken,
+        camera=fp.camera, root=entry.root, exact=exact, aliases=list(entry.aliases),
+    )
+
+
+def _expand_to_nodes(hpairs: Pairs, inverse: np.ndarray, n_hashes: int) -> Pairs:
+    """Pairs of hash values to pairs of contents (several contents may share a hash value)."""
+    n_nodes = len(inverse)
+    if n_nodes == 0:
+        return Pairs.empty()
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=n_hashes)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+    # Contents sharing one hash value are at distance 0 from each other.
+    for h in np.nonzero(counts > 1)[0].tolist():
+        members = np.sort(order[starts[h]:starts[h] + counts[h]])
+        a, b = np.triu_indices(len(members), k=1)
+        out_i.append(members[a])
+        out_j.append(members[b])
+        out_d.append(np.zeros(len(a), dtype=np.int32))
+    if len(hpairs):
+        single = (counts[hpairs.i] == 1) & (counts[hpairs.j] == 1)
+        si, sj = order[starts[hpairs.i[single]]], order[starts[hpairs.j[single]]]
+        out_i.append(np.minimum(si, sj))
+        out_j.append(np.maximum(si, sj))
+        out_d.append(hpairs.d[single])
+        for hi, hj, d in zip(hpairs.i[~single].tolist(), hpairs.j[~single].tolist(), hpairs.d[~single].tolist(),
+                             strict=True):
+            ai = order[starts[hi]:starts[hi] + counts[hi]]
+            aj = order[starts[hj]:starts[hj] + counts[hj]]
+            gi, gj = np.meshgrid(ai, aj, indexing="ij")
+            gi, gj = gi.ravel(), gj.ravel()
+            out_i.append(np.minimum(gi, gj))
+            out_j.append(np.maximum(gi, gj))
+            out_d.append(np.full(len(gi), d, dtype=np.int32))
+    if not out_i:
+        return Pairs.empty()
+    return Pairs(np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64),
+                 np.concatenate(out_d).astype(np.int32))

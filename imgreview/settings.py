@@ -1,0 +1,102 @@
+"""Scan settings and their defaults.
+
+The default hash and thresholds are chosen from the accuracy benchmark (``bench/accuracy.py``,
+results in ``docs/benchmarks.md``): pair precision at least 0.98 with the best recall.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+HASH_ALGORITHMS = ("phash", "dhash", "ahash", "whash", "colorhash")
+ENGINES = ("auto", "ngt", "exact")
+
+DEFAULT_HASH = "phash"
+DEFAULT_HASH_SIZE = 8
+# Default Hamming thresholds per (algorithm, hash size). 64-bit hashes: bits out of 64.
+DEFAULT_THRESHOLDS: dict[tuple[str, int], int] = {
+    ("phash", 8): 10,
+    ("phash", 16): 40,
+    ("dhash", 8): 10,
+    ("dhash", 16): 40,
+    ("ahash", 8): 6,
+    ("ahash", 16): 24,
+    ("whash", 8): 6,
+    ("whash", 16): 24,
+    ("colorhash", 8): 4,
+    ("colorhash", 16): 8,
+}
+# Images are refused above this many pixels (decompression-bomb guard), like Pillow's own limit.
+DEFAULT_MAX_PIXELS = 178_956_970
+
+
+@dataclass(frozen=True, slots=True)
+class HashSettings:
+    """What determines a file's fingerprint: a cached fingerprint is reused only for equal settings."""
+
+    algorithm: str = DEFAULT_HASH
+    hash_size: int = DEFAULT_HASH_SIZE
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in HASH_ALGORITHMS:
+            raise ValueError(f"unknown hash {self.algorithm!r}; choose one of {', '.join(HASH_ALGORITHMS)}")
+        if self.hash_size not in (8, 16):
+            raise ValueError(f"hash size must be 8 or 16, not {self.hash_size}")
+        if self.max_pixels <= 0:
+            raise ValueError("the pixel limit must be positive")
+
+    @property
+    def key(self) -> str:
+        """Identifies the fingerprint recipe in the cache; bump the suffix when the recipe changes."""
+        return f"{self.algorithm}-{self.hash_size}-v1"
+
+    @property
+    def bits(self) -> int:
+        if self.algorithm == "colorhash":
+            return 14 * (self.hash_size // 2)
+        return self.hash_size * self.hash_size
+
+
+@dataclass(slots=True)
+class ScanSettings:
+    hash: HashSettings = field(default_factory=HashSettings)
+    threshold: int | None = None  # None: the default for the hash
+    engine: str = "auto"
+    jobs: int = 0  # 0: all cores
+    hidden: bool = False
+    follow_links: bool = False
+    excludes: tuple[str, ...] = ()
+    verify: bool = True
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        if self.threshold is not None and not 0 <= self.threshold < self.hash.bits:
+            raise ValueError(f"threshold must be between 0 and {self.hash.bits - 1}")
+
+    @property
+    def effective_threshold(self) -> int:
+        if self.threshold is not None:
+            return self.threshold
+        return DEFAULT_THRESHOLDS[(self.hash.algorithm, self.hash.hash_size)]
+
+    @property
+    def effective_jobs(self) -> int:
+        if self.jobs > 0:
+            return self.jobs
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["hash"] = self.hash.algorithm
+        data["hash_size"] = self.hash.hash_size
+        data["max_pixels"] = self.hash.max_pixels
+        data["threshold"] = self.effective_threshold
+        data["excludes"] = list(self.excludes)
+        return data
