@@ -16,7 +16,7 @@ def test_default_order_prefers_pixels_then_size_then_oldest_then_shortest() -> N
 
 
 def test_exif_date_wins_over_mtime() -> None:
-    members = [m("/a", mtime=10), m("/b", mtime=99999, taken="1990-01-01T00:00:00")]
+    members = [m("/a", mtime=1.7e9), m("/b", mtime=1.8e9, taken="1990-01-01T00:00:00")]
     assert suggest_keeper(members) == 1
 
 
