@@ -278,16 +278,23 @@ class NgtIndex:
     def save(self) -> None:
         self.index.save()
 
-    def search(self, hashes: np.ndarray, k: int, epsilon: float, radius: int) -> tuple[list[list[int]], list[list[float]]]:
+    def search(self, hashes: np.ndarray, k: int, epsilon: float, radius: int | None = None
+               ) -> tuple[list[list[int]], list[list[float]]]:
+        """The ``k`` nearest neighbours of each hash (ids, distances), cut at ``radius`` bits if given.
+
+        NGT's own ``search_radius`` setting loses true neighbours in a Hamming space (seen with
+        ngt 2.8: a radius of 10.5 returned nothing for a point with neighbours at 0..10 bits),
+        so the cut is applied to the results instead.
+        """
         import ngtpy
 
-        self.index.set(num_of_search_objects=k, epsilon=epsilon, search_radius=radius + 0.5)
+        self.index.set(num_of_search_objects=k, epsilon=epsilon)
         results = ngtpy.BatchResults()
         self.index.batch_search(self._bytes(hashes).astype(np.float32), results, k, True)
         ids: list[list[int]] = []
         dists: list[list[float]] = []
         for q in range(results.get_size()):
-            row = results.get(q)
+            row = [r for r in results.get(q) if radius is None or r[1] <= radius]
             ids.append([int(r[0]) for r in row])
             dists.append([float(r[1]) for r in row])
         return ids, dists
