@@ -56,6 +56,7 @@ class Change:
     path: str
     digest: str
     action: str  # keep | delete | undecided
+    group: str | None = None  # overrides the batch's group (one batch spanning several groups)
 
 
 @dataclass(slots=True)
@@ -244,7 +245,8 @@ class Journal:
         for c in changes:
             if c.action not in FILE_ACTIONS:
                 raise ValueError(f"unknown action {c.action!r}")
-            rec: dict[str, Any] = {"action": c.action, "path": c.path, "digest": c.digest, "group": group, "by": by}
+            rec: dict[str, Any] = {"action": c.action, "path": c.path, "digest": c.digest, "group": c.group or group,
+                                   "by": by}
             if rule:
                 rec["rule"] = rule
             records.append(rec)
