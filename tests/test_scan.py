@@ -223,3 +223,19 @@ def test_session_env_var_and_option(tmp_path: Path) -> None:
     assert (tmp_path / "envsession" / "scan.json").exists() and not (root / ".imgreview").exists()
     assert run_cli("scan", str(root), "-q", "--session", str(tmp_path / "opt")).returncode == 0
     assert (tmp_path / "opt" / "cache.sqlite").exists()
+
+
+def test_non_utf8_and_odd_names_round_trip_through_the_json(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    names = [b"caf\xe9 copy.jpg", b"line\nbreak.jpg", b"-dash 'quote\".jpg"]
+    img = scene(50)
+    for n in names:
+        img.save(os.path.join(os.fsencode(root), n), "JPEG", quality=90)
+    proc = run_cli("scan", str(root), "--json", str(tmp_path / "out.json"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "out.json").read_text(encoding="ascii"))
+    (g,) = data["groups"]
+    got = sorted(os.path.basename(os.fsencode(m["path"])) for m in g["members"])
+    assert got == sorted(names)
+    assert all(os.path.exists(os.fsencode(m["path"])) for m in g["members"])
