@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from . import __version__
 
 # Command modules, in the order `--help` lists them.
-COMMANDS = ("scan", "review", "demo", "export", "apply", "restore", "resolve", "check", "split")
+COMMANDS = ("scan", "review", "demo", "find", "export", "apply", "restore", "resolve", "check", "split")
 
 DESCRIPTION = """\
 Find exact and near-duplicate images in a folder tree (for example an image-classification

@@ -241,12 +241,14 @@ class NgtIndex:
     """
 
     def __init__(self, nbytes: int, path: str | None = None, threads: int = 0) -> None:
+        """A temporary index (``path`` None), or the index at ``path``, created there if missing."""
         import ngtpy
 
         self._tmp = None
         if path is None:
             self._tmp = tempfile.mkdtemp(prefix="imgreview-ngt-")
             path = self._tmp + "/index"
+        if not os.path.exists(path):
             ngtpy.create(path, nbytes, distance_type="Hamming", object_type="Byte",
                          edge_size_for_creation=10, edge_size_for_search=40)
         self.path = path
@@ -254,17 +256,8 @@ class NgtIndex:
         self.threads = threads
         self.index = ngtpy.Index(path, log_disabled=True)
 
-    @classmethod
-    def open(cls, path: str) -> NgtIndex:
-        import ngtpy
-
-        self = cls.__new__(cls)
-        self._tmp = None
-        self.path = path
-        self.threads = 0
-        self.index = ngtpy.Index(path, log_disabled=True)
-        self.nbytes = 0
-        return self
+    def __len__(self) -> int:
+        return int(self.index.get_num_of_objects())
 
     @staticmethod
     def _bytes(hashes: np.ndarray) -> np.ndarray:
