@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -56,31 +57,40 @@ def walk(roots: list[str], options: WalkOptions | None = None) -> WalkResult:
     """Collect image files under ``roots`` (absolute paths)."""
     opts = options or WalkOptions()
     exts = image_extensions()
-    skip = {os.path.realpath(d) for d in opts.skip_dirs}
+    skip: set[tuple[int, int]] = set()  # (device, inode) of folders never entered
+    for d in opts.skip_dirs:
+        try:
+            st_skip = os.stat(d)
+        except OSError:
+            continue
+        skip.add((st_skip.st_dev, st_skip.st_ino))
     found: list[FileEntry] = []
     errors: list[tuple[str, str]] = []
     skipped_links = 0
     seen_dirs: set[tuple[int, int]] = set()
 
-    def visit(directory: str, root: str) -> None:
+    def visit(directory: str, root: str) -> list[str]:
+        """List one folder; returns its subfolders (walked by the caller: no recursion limit)."""
         nonlocal skipped_links
         try:
             st = os.stat(directory)
         except OSError as exc:
             errors.append((directory, f"cannot enter folder: {exc.strerror or exc}"))
-            return
+            return []
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:
-            return  # a folder reached twice (symlink loop or alias): walk it once
+            return []  # a folder reached twice (symlink loop or alias): walk it once
         seen_dirs.add(key)
+        if key in skip and directory != root:
+            return []
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             errors.append((directory, f"cannot list folder: {exc.strerror or exc}"))
-            return
+            return []
         if any(e.name == QUARANTINE_MARKER for e in entries) and directory != root:
-            return
+            return []
         subdirs: list[str] = []
         for entry in entries:
             name = entry.name
@@ -92,12 +102,14 @@ def walk(roots: list[str], options: WalkOptions | None = None) -> WalkResult:
             try:
                 is_link = entry.is_symlink()
                 if is_link and not opts.follow_links:
-                    if entry.is_dir() or os.path.splitext(name)[1].lower() in exts:
+                    try:
+                        to_dir = entry.is_dir()
+                    except OSError:  # a link loop or an unreachable target: skipped like any link
+                        to_dir = False
+                    if to_dir or os.path.splitext(name)[1].lower() in exts:
                         skipped_links += 1
                     continue
                 if entry.is_dir(follow_symlinks=True):
-                    if os.path.realpath(entry.path) in skip:
-                        continue
                     subdirs.append(entry.path)
                     continue
                 if os.path.splitext(name)[1].lower() not in exts:
@@ -108,16 +120,20 @@ def walk(roots: list[str], options: WalkOptions | None = None) -> WalkResult:
                     errors.append((entry.path, "broken symbolic link"))
                 continue
             except OSError as exc:
-                errors.append((entry.path, f"cannot stat: {exc.strerror or exc}"))
+                if exc.errno == errno.ELOOP:
+                    errors.append((entry.path, "symbolic link loop (the link leads back to itself)"))
+                else:
+                    errors.append((entry.path, f"cannot stat: {exc.strerror or exc}"))
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
             found.append(FileEntry(entry.path, root, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
-        for sub in subdirs:
-            visit(sub, root)
+        return subdirs
 
     for root in roots:
-        visit(root, root)
+        stack = [root]
+        while stack:  # depth first, in sorted order
+            stack.extend(reversed(visit(stack.pop(), root)))
 
     # Collapse aliases: one entry per (device, inode), the first path in sorted order.
     by_inode: dict[tuple[int, int], FileEntry] = {}
