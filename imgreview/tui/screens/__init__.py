@@ -1,0 +1,1 @@
+"""Full screens pushed over the review: zoom, flip, help, confirmation."""

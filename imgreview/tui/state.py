@@ -1,0 +1,222 @@
+"""The review's state without any widget: group order, filters, decisions, progress totals.
+
+Everything the app shows is derived from the scan result and the journal; every decision goes
+through :class:`imgreview.journal.Journal` at once (one fsynced batch per key press). This module
+imports no Textual so it can be tested and benchmarked on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..journal import Change, Journal
+from ..keeper import DEFAULT_PREFER, RULES, deciding_rule, suggest_keeper
+from ..model import Group, Member, ScanResult
+
+FILTERS: tuple[str, ...] = ("all", "undecided", "decided", "conflicts", "leaks")
+FILTER_LABELS = {
+    "all": "all groups",
+    "undecided": "undecided",
+    "decided": "decided",
+    "conflicts": "label conflicts",
+    "leaks": "split leaks",
+}
+
+
+@dataclass(slots=True)
+class GroupStatus:
+    """What the journal says about one group."""
+
+    decided: bool = False  # every member is keep or delete (none undecided or stale)
+    deletes: int = 0  # members marked delete
+    delete_bytes: int = 0
+    stale: int = 0  # members whose decision was made on other content
+    distinct: bool = False  # a person said "not duplicates"
+
+
+def order_groups(groups: Sequence[Group]) -> list[Group]:
+    """Label-conflict and split-leak groups first, then the scan order."""
+    return sorted(groups, key=lambda g: 0 if (g.label_conflict or g.split_leak) else 1)
+
+
+class ReviewState:
+    """Groups in review order plus their decision status, kept in step with the journal."""
+
+    def __init__(self, result: ScanResult, journal: Journal, prefer: Sequence[str] = DEFAULT_PREFER) -> None:
+        self.result = result
+        self.journal = journal
+        self.prefer = tuple(prefer)
+        self.groups: list[Group] = order_groups(result.groups)
+        self.status: list[GroupStatus] = [GroupStatus() for _ in self.groups]
+        self.path_groups: dict[str, list[int]] = {}
+        for gi, g in enumerate(self.groups):
+            for m in g.members:
+                self.path_groups.setdefault(m.path, []).append(gi)
+        self._suggested: dict[int, int] = {}
+        self.decided_groups = 0
+        self.delete_files = 0
+        self.delete_bytes = 0
+        for gi in range(len(self.groups)):
+            self._refresh_one(gi)
+
+    # ------------------------------------------------------------------ queries
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def action(self, member: Member) -> str:
+        """``keep``, ``delete``, ``undecided`` or ``stale``."""
+        return self.journal.action_for(member.path, member.digest)
+
+    def suggested(self, gi: int) -> int:
+        """Index of the suggested keeper in group ``gi``."""
+        if gi not in self._suggested:
+            self._suggested[gi] = suggest_keeper(self.groups[gi].members, self.prefer)
+        return self._suggested[gi]
+
+    def suggestion_reason(self, gi: int) -> str:
+        return deciding_rule(self.groups[gi].members, self.prefer) or RULES[self.prefer[0]][0]
+
+    def matches(self, gi: int, filter_name: str) -> bool:
+        g, st = self.groups[gi], self.status[gi]
+        if filter_name == "undecided":
+            return not st.decided
+        if filter_name == "decided":
+            return st.decided
+        if filter_name == "conflicts":
+            return g.label_conflict
+        if filter_name == "leaks":
+            return g.split_leak
+        return True
+
+    def visible(self, filter_name: str) -> list[int]:
+        if filter_name == "all":
+            return list(range(len(self.groups)))
+        return [gi for gi in range(len(self.groups)) if self.matches(gi, filter_name)]
+
+    def first_undecided(self) -> int | None:
+        return next((gi for gi, st in enumerate(self.status) if not st.decided), None)
+
+    def next_undecided(self, after: int, order: Sequence[int] | None = None, step: int = 1) -> int | None:
+        """The next (or with ``step=-1`` previous) undecided group in ``order``, wrapping around."""
+        order = list(range(len(self.groups))) if order is None else list(order)
+        if not order:
+            return None
+        try:
+            start = order.index(after)
+        except ValueError:
+            start = -1 if step > 0 else 0
+        n = len(order)
+        for k in range(1, n + 1):
+            gi = order[(start + step * k) % n]
+            if not self.status[gi].decided:
+                return gi
+        return None
+
+    @property
+    def remaining_groups(self) -> int:
+        return len(self.groups) - self.decided_groups
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _compute(self, gi: int) -> GroupStatus:
+        g = self.groups[gi]
+        st = GroupStatus()
+        undecided = 0
+        for m in g.members:
+            a = self.action(m)
+            if a == "delete":
+                st.deletes += 1
+                st.delete_bytes += m.size
+            elif a == "stale":
+                st.stale += 1
+            elif a == "undecided":
+                undecided += 1
+        st.decided = undecided == 0 and st.stale == 0
+        st.distinct = frozenset(m.digest for m in g.members) in self.journal.distinct
+        return st
+
+    def _refresh_one(self, gi: int) -> None:
+        old = self.status[gi]
+        new = self._compute(gi)
+        self.decided_groups += int(new.decided) - int(old.decided)
+        self.delete_files += new.deletes - old.deletes
+        self.delete_bytes += new.delete_bytes - old.delete_bytes
+        self.status[gi] = new
+
+    def refresh(self, groups: Iterable[int]) -> list[int]:
+        touched = sorted(set(groups))
+        for gi in touched:
+            self._refresh_one(gi)
+        return touched
+
+    def groups_of(self, paths: Iterable[str]) -> list[int]:
+        out: set[int] = set()
+        for p in paths:
+            out.update(self.path_groups.get(p, ()))
+        return sorted(out)
+
+    # ------------------------------------------------------------------ decisions
+    def _decide(self, gi: int, actions: dict[int, str], by: str = "person", rule: str | None = None) -> list[int]:
+        g = self.groups[gi]
+        changes = [Change(g.members[mi].path, g.members[mi].digest, a) for mi, a in actions.items()
+                   if self.action(g.members[mi]) != a]
+        if not changes:
+            return []
+        self.journal.decide(changes, group=g.id, by=by, rule=rule)
+        return self.refresh(self.groups_of(c.path for c in changes))
+
+    def set_action(self, gi: int, mi: int, action: str) -> list[int]:
+        """Keep, delete or reset one file; returns the groups whose status changed."""
+        return self._decide(gi, {mi: action})
+
+    def toggle(self, gi: int, mi: int) -> list[int]:
+        """Delete <-> keep; an undecided or stale file becomes delete."""
+        current = self.action(self.groups[gi].members[mi])
+        return self.set_action(gi, mi, "keep" if current == "delete" else "delete")
+
+    def keep_only(self, gi: int, mi: int) -> list[int]:
+        n = len(self.groups[gi].members)
+        return self._decide(gi, {k: ("keep" if k == mi else "delete") for k in range(n)})
+
+    def accept_suggestion(self, gi: int) -> list[int]:
+        best = self.suggested(gi)
+        n = len(self.groups[gi].members)
+        rule = "prefer:" + ",".join(self.prefer)
+        return self._decide(gi, {k: ("keep" if k == best else "delete") for k in range(n)}, by="rule", rule=rule)
+
+    def exact_batch_candidates(self) -> list[int]:
+        """Exact-duplicate groups where nothing is decided yet (what the batch command would decide)."""
+        return [gi for gi, g in enumerate(self.groups)
+                if g.kind == "exact" and all(self.action(m) == "undecided" for m in g.members)]
+
+    def accept_all_exact(self) -> list[int]:
+        """Accept the suggestion for every undecided exact group, as ONE undoable journal batch."""
+        todo = self.exact_batch_candidates()
+        changes: list[Change] = []
+        for gi in todo:
+            g = self.groups[gi]
+            best = self.suggested(gi)
+            for k, m in enumerate(g.members):
+                changes.append(Change(m.path, m.digest, "keep" if k == best else "delete", group=g.id))
+        if not changes:
+            return []
+        self.journal.decide(changes, group="batch:exact", by="rule", rule="prefer:" + ",".join(self.prefer))
+        return self.refresh(todo)
+
+    def not_duplicates(self, gi: int) -> list[int]:
+        """Keep every file and remember they are distinct (a later scan will not group them)."""
+        g = self.groups[gi]
+        self.journal.mark_distinct(g.id, [(m.path, m.digest) for m in g.members])
+        return self.refresh(self.groups_of(m.path for m in g.members))
+
+    def undo(self) -> list[int] | None:
+        paths = self.journal.undo()
+        if paths is None:
+            return None
+        return self.refresh(self.groups_of(paths))
+
+    def redo(self) -> list[int] | None:
+        paths = self.journal.redo()
+        if paths is None:
+            return None
+        return self.refresh(self.groups_of(paths))

@@ -1,0 +1,26 @@
+"""The header line: groups decided of total, files marked delete, bytes to reclaim, filter."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ...console import human_bytes
+from ..state import FILTER_LABELS, ReviewState
+
+
+class ProgressLine(Static):
+    def show(self, state: ReviewState, position: int | None, shown: int, filter_name: str, renderer: str,
+             read_only: bool) -> None:
+        total = len(state)
+        text = Text()
+        text.append(" imgreview ", style="bold reverse")
+        text.append(f"  {state.decided_groups:,}/{total:,} groups decided", style="bold")
+        text.append(f"  ·  {state.delete_files:,} files marked delete", style="red" if state.delete_files else "")
+        text.append(f"  ·  {human_bytes(state.delete_bytes)} to reclaim")
+        where = f"{position + 1:,} of {shown:,}" if position is not None else f"– of {shown:,}"
+        text.append(f"  ·  {FILTER_LABELS[filter_name]}: {where}", style="cyan")
+        text.append(f"  ·  pictures: {renderer}", style="dim")
+        if read_only:
+            text.append("  READ-ONLY", style="bold yellow")
+        self.update(text)
