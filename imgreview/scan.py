@@ -18,6 +18,7 @@ import numpy as np
 
 from . import __version__
 from .cache import FingerprintCache
+from .dataset import DatasetError, Labeller, Layout, annotate
 from .fingerprint import Failure, Fingerprint, fingerprint_file
 from .grouping import reference_groups
 from .index import Pairs, find_pairs, hamming, to_words
@@ -98,6 +99,10 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
             raise ScanError(f"{r} is not a folder" if os.path.exists(r) else f"{r} does not exist")
         if not os.access(r, os.R_OK | os.X_OK):
             raise ScanError(f"{r} cannot be read (permission denied)")
+    try:
+        labeller = Labeller(Layout(settings.layout, settings.label_depth, settings.manifest))
+    except DatasetError as exc:
+        raise ScanError(str(exc)) from None
     session = session or Session(default_session_dir(roots))
     session.create(roots)
 
@@ -168,6 +173,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         **extra,
         "seconds": round(time.monotonic() - started, 3),
     })
+    annotate(result, labeller=labeller, images=((p, entries[p].root) for p in sorted(fingerprints)))
     session.save_result(result)
     return result
 

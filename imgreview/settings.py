@@ -70,8 +70,15 @@ class ScanSettings:
     follow_links: bool = False
     excludes: tuple[str, ...] = ()
     verify: bool = True
+    # How labels and splits are read from paths (see imgreview.dataset); they do not affect grouping.
+    layout: str = "auto"
+    label_depth: int | None = None
+    manifest: str | None = None  # absolute path of a CSV / JSON lines manifest
 
     def __post_init__(self) -> None:
+        from .dataset import Layout
+
+        Layout(self.layout, self.label_depth, self.manifest)  # raises ValueError when invalid
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
         if self.threshold is not None and not 0 <= self.threshold < self.hash.bits:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from ..dataset import LAYOUTS
 from ..session import Session, SessionError, default_session_dir
 from ..settings import DEFAULT_MAX_PIXELS, ENGINES, HASH_ALGORITHMS, HashSettings, ScanSettings
 from ..walk import resolve_roots
@@ -40,6 +42,19 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-verify", action="store_true",
                    help="do not verify candidate pairs with the second signal (more false positives)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_dataset_options(parser)
+
+
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """How labels and splits are read (see :mod:`imgreview.dataset`)."""
+    g = parser.add_argument_group("dataset options")
+    g.add_argument("--layout", choices=LAYOUTS, default="auto",
+                   help="where labels and splits are in the folder tree: auto (default) finds train/val/test "
+                        "folders at the top or second level and takes the label from the other level")
+    g.add_argument("--label-depth", type=int, metavar="N",
+                   help="take the label from the folder N levels below the root (1 = top level)")
+    g.add_argument("--manifest", metavar="FILE",
+                   help="CSV or JSON lines with path, label and optionally split; overrides the folders")
 
 
 def scan_settings(args: argparse.Namespace) -> ScanSettings:
@@ -53,6 +68,9 @@ def scan_settings(args: argparse.Namespace) -> ScanSettings:
             follow_links=args.follow_links,
             excludes=tuple(args.exclude),
             verify=not args.no_verify,
+            layout=getattr(args, "layout", "auto"),
+            label_depth=getattr(args, "label_depth", None),
+            manifest=os.path.abspath(args.manifest) if getattr(args, "manifest", None) else None,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
