@@ -455,3 +455,48 @@ def test_odd_file_names_survive_apply_and_restore(tmp_path: Path) -> None:
     assert set(tree(root)) == {b"keep.png"}
     restore(q / MANIFEST_NAME)
     assert tree(root) == before
+
+
+def test_symbolic_links_move_as_links_and_targets_are_protected(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    outside = tmp_path / "outside"
+    img = scene(6, SIZE)
+    save(img, outside / "x.png")
+    save(img, root / "copy.png")
+    (root / "link.png").symlink_to(outside / "x.png")  # a link to a file outside the root
+    save(scene(7, SIZE), root / "a.png")
+    save(scene(7, SIZE), root / "c.png", compress_level=1)
+    (root / "b_link.png").symlink_to(root / "a.png")  # a link inside the root: alias of a.png
+    session = Session(root / ".imgreview")
+    result = scan([str(root)], ScanSettings(jobs=1, follow_links=True), session)
+    decide(session, group_of(result, "link.png"), {"link.png": "delete", "copy.png": "keep"})
+    decide(session, group_of(result, "a.png"), {"a.png": "delete", "c.png": "keep"})
+    before, outside_before = tree(root), tree(outside)
+    q = tmp_path / "q"
+    report = apply(session, str(q))
+    assert [m.path for m in report.moved] == [str(root / "link.png")] and report.bytes_freed == 0
+    assert (q / "link.png").is_symlink() and tree(outside) == outside_before
+    (skip,) = report.skipped
+    assert skip.path == str(root / "a.png") and "symbolic link" in skip.reason
+    restore(q)
+    assert (root / "link.png").is_symlink() and tree(root) == before
+
+
+def test_same_relative_path_under_two_roots_never_collides(tmp_path: Path) -> None:
+    r1, r2 = tmp_path / "one", tmp_path / "two"
+    img = scene(9, SIZE)
+    save(img, r1 / "cat" / "x.png")
+    save(resized(img, 0.5), r1 / "keep.png")
+    (r2 / "cat").mkdir(parents=True)
+    shutil.copy(r1 / "cat" / "x.png", r2 / "cat" / "x.png")
+    session = Session(tmp_path / "session")
+    result = scan([str(r1), str(r2)], ONE, session)
+    (g,) = result.groups
+    decide(session, g, {"x.png": "delete", "keep.png": "keep"})
+    before = {**tree(r1), **{b"2/" + k: v for k, v in tree(r2).items()}}
+    q = tmp_path / "q"
+    report = apply(session, str(q))
+    assert len(report.moved) == 2
+    assert set(quarantined(q)) == {b"cat/x.png", b"cat/x~2.png"}
+    restore(q)
+    assert {**tree(r1), **{b"2/" + k: v for k, v in tree(r2).items()}} == before
