@@ -73,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {n} set(s): {reason}")
     if plan.skipped.get("label conflict") or plan.skipped.get("split leak"):
         print("label conflicts and leaks stay for a person: `imgreview review`, or see --conflicts / --leaks")
+    if any(d.rule.endswith("drop-all") for d in plan.decided):
+        print("note: a group whose every file is marked delete by rule is held back by export and apply "
+              "until a person confirms it in the review")
     if plan.delete_count and not args.dry_run:
         print("nothing is deleted yet: review with `imgreview review`, then `imgreview apply`")
     return 0
