@@ -7,6 +7,7 @@ decides something becomes one fsynced journal batch before the screen changes.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 from pathlib import Path
@@ -96,7 +97,7 @@ class ReviewApp(App[None]):
             self.notify(note, severity="warning", timeout=8)
         ready = os.environ.get(READY_ENV)
         if ready:
-            Path(ready).write_text(str(os.getpid()))
+            Path(ready).write_text(json.dumps({"pid": os.getpid(), "group": self.group.id if self.group else None}))
 
     def on_unmount(self) -> None:
         self.thumbs.close()

@@ -83,10 +83,10 @@ def facts(m: Member, group: Group, index: int, action: str, suggested: bool, mar
     return t
 
 
-def make_picture(widget_cls: Any, **kwargs: Any) -> Widget:
+def make_picture(widget_cls: Any, classes: str = "image") -> Widget:
     if widget_cls is None:
-        return Static("(pictures off)", classes="no-picture", **kwargs)
-    return widget_cls(None, **kwargs)  # type: ignore[no-any-return]
+        return Static("(pictures off: --graphics none)", classes=f"{classes} no-picture")
+    return widget_cls(None, classes=classes)  # type: ignore[no-any-return]
 
 
 class Picture(Center):
