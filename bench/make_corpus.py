@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import fnmatch
 import hashlib
 import itertools
 import math
@@ -113,6 +112,10 @@ ARTWORK_GLOBS: tuple[tuple[str, str], ...] = (
     ("lomiri-wallpapers-20.04", "usr/share/backgrounds/Painting-Colors_by__herobrine7gamer.jpg"),
     ("mate-backgrounds", "usr/share/backgrounds/mate/abstract/Elephants*.jpg"),
     ("mate-backgrounds", "usr/share/backgrounds/mate/desktop/Float-into-MATE.png"),
+    # picture only in the alpha channel, RGB constant (real-world alpha-only PNGs)
+    ("mate-backgrounds", "usr/share/backgrounds/mate/abstract/Silk.png"),
+    ("mate-backgrounds", "usr/share/backgrounds/mate/abstract/Spring.png"),
+    ("mate-backgrounds", "usr/share/backgrounds/mate/abstract/Waves.png"),
     ("mate-backgrounds", "usr/share/backgrounds/mate/desktop/GreenTraditional.jpg"),
     *(("plasma-workspace-wallpapers", f"usr/share/wallpapers/{n}/contents/images/*") for n in (
         "Altai", "Autumn", "Canopee", "Cascade", "Cluster", "Elarun", "FlyingKonqui",
@@ -147,6 +150,7 @@ MAX_SIDE = 1600
 ORIGINAL_QUALITY = 92
 PHASH_NEAR = 12          # phash distance (64-bit) considered "same picture" ...
 CORR_NEAR = 0.90         # ... if the 32x32 grey thumbnails also correlate this well
+COLOUR_NEAR = 16.0       # ... and the 16x16 RGB thumbnails differ by at most this (mean abs)
 WATERMARK_TEXT = "\u00a9 2026 sample"
 
 PHOTO_EDITS: tuple[str, ...] = (
@@ -222,28 +226,45 @@ class Candidate:
     size: tuple[int, int] = (0, 0)
     phash: imagehash.ImageHash | None = None
     thumb: np.ndarray | None = field(default=None, repr=False)
+    colour: np.ndarray | None = field(default=None, repr=False)
+    transparent: bool = False
     aliases: list[Path] = field(default_factory=list)
 
     @property
     def label(self) -> str:
-        return f"{self.package}:{self.path.name}" if self.package != "textual-image" \
-            else f"textual-image:{self.path.name}"
+        if self.package == "plasma-workspace-wallpapers":   # .../<Name>/contents/images/WxH.jpg
+            return f"{self.package}:{self.path.parents[2].name}/{self.path.parent.name}/{self.path.name}"
+        return f"{self.package}:{self.path.name}"
 
 
 def glob_files(root: Path, pattern: str) -> list[Path]:
     return sorted(p for p in root.glob(pattern)
-                  if p.is_file() and not p.is_symlink() and p.suffix.lower() in RASTER_EXT
-                  and fnmatch.fnmatch(p.name, "*") and "screenshot" not in p.name)
+                  if p.is_file() and p.suffix.lower() in RASTER_EXT and "screenshot" not in p.name)
 
 
-def load_rgb(path: Path) -> Image.Image:
-    """Open an image as RGB; transparency is flattened onto white."""
+def has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+
+
+def load_rgb(path: Path, bg: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+    """Open an image as RGB; transparency is flattened onto ``bg``."""
     with Image.open(path) as im:
         im.load()
-        if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+        if has_alpha(im):
             rgba = im.convert("RGBA")
-            bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(bg, rgba).convert("RGB")
+            base = Image.new("RGBA", rgba.size, bg + (255,))
+            return Image.alpha_composite(base, rgba).convert("RGB")
+        return im.convert("RGB")
+
+
+def load_keep_alpha(path: Path) -> Image.Image:
+    """Open as RGBA if the file has any non-opaque pixel, else as RGB."""
+    with Image.open(path) as im:
+        im.load()
+        if has_alpha(im):
+            rgba = im.convert("RGBA")
+            if rgba.getchannel("A").getextrema()[0] < 255:
+                return rgba
         return im.convert("RGB")
 
 
@@ -256,16 +277,26 @@ def downscale(im: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
 
 
 def fingerprint(c: Candidate) -> None:
-    data = c.path.read_bytes()
-    c.sha256 = hashlib.sha256(data).hexdigest()
-    im = load_rgb(c.path)
+    # Mid-grey background: alpha-only pictures (RGB constant, shape in the
+    # alpha channel) stay distinguishable in black and in white.
+    im = load_keep_alpha(c.path)
+    c.transparent = im.mode == "RGBA"
+    if c.transparent:
+        im = Image.alpha_composite(Image.new("RGBA", im.size, (128, 128, 128, 255)), im).convert("RGB")
     c.size = im.size
     small = downscale(im, 512)
     c.phash = imagehash.phash(small)
+    c.colour = np.asarray(small.resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float64)
     g = np.asarray(small.convert("L").resize((32, 32), Image.Resampling.BILINEAR), dtype=np.float64)
     g = g - g.mean()
     n = np.linalg.norm(g)
     c.thumb = g / n if n > 0 else g
+
+
+def colour_mad(a: Candidate, b: Candidate) -> float:
+    """Mean absolute RGB difference of 16x16 thumbnails (0..255)."""
+    assert a.colour is not None and b.colour is not None
+    return float(np.abs(a.colour - b.colour).mean())
 
 
 def thumb_corr(a: Candidate, b: Candidate) -> float:
@@ -318,7 +349,7 @@ def dedupe(cands: list[Candidate]) -> list[Candidate]:
     with fewer than two surviving members is dissolved into artwork.
     """
     for c in cands:
-        fingerprint(c)
+        c.sha256 = hashlib.sha256(c.path.read_bytes()).hexdigest()
 
     # exact duplicates
     by_sha: dict[str, list[Candidate]] = {}
@@ -337,12 +368,15 @@ def dedupe(cands: list[Candidate]) -> list[Candidate]:
         keep.aliases = [g.path for g in group[1:]]
         n_exact += len(group) - 1
         uniq.append(keep)
+    for c in uniq:
+        fingerprint(c)
     log(f"[dedup] {len(cands)} candidate files -> {len(uniq)} byte-distinct "
         f"({n_exact} byte-identical copies collapsed)")
     for c in sorted(uniq, key=lambda c: str(c.path)):
         if len(c.aliases) >= 1:
             log(f"[dedup]   {c.label}: {len(c.aliases)} identical cop"
-                f"{'y' if len(c.aliases) == 1 else 'ies'} under other names")
+                f"{'y' if len(c.aliases) == 1 else 'ies'} under other names "
+                f"({', '.join(sorted(a.name for a in c.aliases)[:3])}{', ...' if len(c.aliases) > 3 else ''})")
 
     # near-identical clustering (union-find)
     parent = list(range(len(uniq)))
@@ -353,7 +387,7 @@ def dedupe(cands: list[Candidate]) -> list[Candidate]:
             i = parent[i]
         return i
 
-    close_but_different: list[tuple[Candidate, Candidate, int, float]] = []
+    close_but_different: list[tuple[Candidate, Candidate, int, float, float]] = []
     for i, j in itertools.combinations(range(len(uniq)), 2):
         a, b = uniq[i], uniq[j]
         if a.family and a.family == b.family:
@@ -363,10 +397,11 @@ def dedupe(cands: list[Candidate]) -> list[Candidate]:
         if d > PHASH_NEAR:
             continue
         r = thumb_corr(a, b)
-        if r >= CORR_NEAR:
+        m = colour_mad(a, b)
+        if r >= CORR_NEAR and m <= COLOUR_NEAR:
             parent[find(i)] = find(j)
         else:
-            close_but_different.append((a, b, d, r))
+            close_but_different.append((a, b, d, r, m))
 
     clusters: dict[int, list[Candidate]] = {}
     for i, c in enumerate(uniq):
@@ -377,11 +412,12 @@ def dedupe(cands: list[Candidate]) -> list[Candidate]:
         kept.append(members[0])
         for m in members[1:]:
             log(f"[dedup] DROP near-identical {m.label} {m.size[0]}x{m.size[1]} "
-                f"(phash d={m.phash - members[0].phash}, corr={thumb_corr(m, members[0]):.3f}) "
+                f"(phash d={m.phash - members[0].phash}, corr={thumb_corr(m, members[0]):.3f}, "
+                f"colour diff={colour_mad(m, members[0]):.1f}) "
                 f"-> keep {members[0].label} {members[0].size[0]}x{members[0].size[1]}")
-    for a, b, d, r in close_but_different:
-        log(f"[dedup] note: {a.label} ~ {b.label}: phash d={d} but thumbnail corr={r:.2f}; "
-            "treated as different pictures (hash-level hard negative)")
+    for a, b, d, r, m in close_but_different:
+        log(f"[dedup] note: {a.label} ~ {b.label}: phash d={d} but thumbnail corr={r:.2f}, "
+            f"colour diff={m:.0f}; kept both as different pictures (hash-level hard negative)")
 
     # dissolve variant families that lost members
     fam_count: dict[str, int] = {}
@@ -430,8 +466,8 @@ def scaled(im: Image.Image, factor: float) -> Image.Image:
 EDIT_SPECS: dict[str, tuple[Callable[[Image.Image], Image.Image], str, dict[str, object]]] = {
     "original": (lambda im: im, "jpg", {"quality": ORIGINAL_QUALITY}),
     "jpeg50": (lambda im: im, "jpg", {"quality": 50}),
-    "half": (lambda im: scaled(im, 1 / 2), "png", {"optimize": False}),
-    "sixth": (lambda im: scaled(im, 1 / 6), "jpg", {"quality": ORIGINAL_QUALITY}),
+    "half": (lambda im: scaled(im, 1 / 2), "jpg", {"quality": ORIGINAL_QUALITY}),
+    "sixth": (lambda im: scaled(im, 1 / 6), "png", {}),
     "bright30": (lambda im: ImageEnhance.Brightness(im).enhance(1.30), "jpg", {"quality": ORIGINAL_QUALITY}),
     "contrast-25": (lambda im: ImageEnhance.Contrast(im).enhance(0.75), "jpg", {"quality": ORIGINAL_QUALITY}),
     "grey": (lambda im: ImageOps.grayscale(im), "jpg", {"quality": ORIGINAL_QUALITY}),
@@ -647,18 +683,21 @@ def build(args: argparse.Namespace) -> int:
     log(f"[build] {len(photos)} photos x {len(EDIT_SPECS)} files written")
 
     # real-image negatives
+    def real_negative(c: Candidate, sid: str, kind: str) -> None:
+        provenance(c, sid, kind)
+        if c.transparent:       # keep transparency (alpha-only wallpapers!) as PNG
+            rel = f"negatives/{sid}.png"
+            save(downscale(load_keep_alpha(c.path)), corpus / rel)
+        else:
+            rel = f"negatives/{sid}.jpg"
+            save(downscale(load_rgb(c.path)), corpus / rel, quality=ORIGINAL_QUALITY)
+        rows.append(Row(rel, sid, kind, ""))
+
     for c in artwork:
-        sid = unique_id("art-" + source_name(c))
-        provenance(c, sid, "artwork")
-        rel = f"negatives/{sid}.jpg"
-        save(downscale(load_rgb(c.path)), corpus / rel, quality=ORIGINAL_QUALITY)
-        rows.append(Row(rel, sid, "artwork", ""))
+        real_negative(c, unique_id("art-" + source_name(c)),
+                      "alpha-only-real" if c.transparent else "artwork")
     for c in variants:
-        sid = unique_id(f"var-{c.family}-{c.variant}")
-        provenance(c, sid, "variant")
-        rel = f"negatives/{sid}.jpg"
-        save(downscale(load_rgb(c.path)), corpus / rel, quality=ORIGINAL_QUALITY)
-        rows.append(Row(rel, sid, "variant-real", ""))
+        real_negative(c, unique_id(f"var-{slug(c.family)}-{slug(c.variant)}"), "variant-real")
 
     # synthetic negatives
     def synth(sid: str, kind: str, im: Image.Image) -> None:
