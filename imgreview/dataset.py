@@ -252,7 +252,8 @@ def annotate(result: ScanResult, layout: Layout | None = None, images: Iterable[
     }
     if images is not None:
         counts = count_images(labeller.classify(p, r) for p, r in images)
-        stats["labels"] = {label or "": dict(per) for label, per in counts.items()}
+        stats["labels"] = {label or "": {s: per[s] for s in sorted(per, key=lambda s: split_sort_key(s or None))}
+                           for label, per in counts.items()}
     result.stats["dataset"] = stats
 
 

@@ -75,3 +75,69 @@ def alpha_shape(kind: str, size: tuple[int, int] = (96, 96), rgb: tuple[int, int
     img = Image.new("RGBA", size, (*rgb, 0))
     img.putalpha(alpha)
     return img
+
+
+def labelled_dataset(root: Path, size: tuple[int, int] = (192, 144)) -> dict[str, list[str]]:
+    """A small classification dataset with planted problems (relative paths, ``/``-separated).
+
+    Splits ``train``, ``Validation``, ``TEST`` (mixed case on purpose) × labels cat, dog, fox, owl:
+    6 + 2 + 2 unique pictures per label, plus ``train/rare`` with 2 pictures (a small label), and:
+    ``exact`` (pair, same label), ``exact3`` (triple), ``near`` (resized, same label),
+    ``conflict`` (byte copy under two labels), ``conflict_near`` (brightened copy under another label),
+    ``leak_train_test`` (byte copy), ``leak_train_val`` (resized copy), ``leak_val_test`` (byte copy),
+    ``mixed`` (a near group holding a byte-identical pair, same label), ``broken`` (unreadable).
+    """
+    import shutil
+
+    splits = {"train": 6, "Validation": 2, "TEST": 2}
+    seed = 1000
+    files: dict[str, list[str]] = {"unique": []}
+    originals: dict[tuple[str, str], list[str]] = {}
+    for split, n in splits.items():
+        for label in ("cat", "dog", "fox", "owl"):
+            for k in range(n):
+                seed += 1
+                rel = f"{split}/{label}/{label}_{seed}.jpg"
+                save(scene(seed, size), root / rel, quality=92)
+                originals.setdefault((split, label), []).append(rel)
+                files["unique"].append(rel)
+    for k in range(2):
+        rel = f"train/rare/rare_{k}.jpg"
+        save(scene(5000 + k, size), root / rel, quality=92)
+        files["unique"].append(rel)
+
+    def copy(src: str, dst: str) -> list[str]:
+        (root / dst).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / src, root / dst)
+        return [src, dst]
+
+    def variant(src: str, dst: str, img: Image.Image) -> list[str]:
+        save(img, root / dst, quality=85)
+        return [src, dst]
+
+    def picture(rel: str) -> Image.Image:
+        with Image.open(root / rel) as im:
+            return im.convert("RGB")
+
+    files["exact"] = copy(originals["train", "cat"][0], "train/cat/copy of cat.jpg")
+    src = originals["train", "dog"][0]
+    files["exact3"] = [src, copy(src, "train/dog/dup1.jpg")[1], copy(src, "train/dog/dup2.jpg")[1]]
+    src = originals["train", "owl"][0]
+    files["near"] = variant(src, "train/owl/small.jpg", resized(picture(src), 0.6))
+    src = originals["train", "cat"][1]
+    files["conflict"] = copy(src, "train/fox/" + src.rsplit("/", 1)[1])
+    src = originals["Validation", "dog"][0]
+    files["conflict_near"] = variant(src, "Validation/owl/bright.jpg", brightened(picture(src), 1.25))
+    src = originals["train", "fox"][0]
+    files["leak_train_test"] = copy(src, "TEST/fox/" + src.rsplit("/", 1)[1])
+    src = originals["train", "owl"][1]
+    files["leak_train_val"] = variant(src, "Validation/owl/from_train.jpg", resized(picture(src), 0.7))
+    src = originals["Validation", "cat"][0]
+    files["leak_val_test"] = copy(src, "TEST/cat/" + src.rsplit("/", 1)[1])
+    src = originals["train", "fox"][1]
+    near = variant(src, "train/fox/fox_small.jpg", resized(picture(src), 0.5))
+    files["mixed"] = [*near, copy(src, "train/fox/fox_again.jpg")[1]]
+    broken = root / "train/dog/broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    files["broken"] = ["train/dog/broken.jpg"]
+    return files
