@@ -114,11 +114,14 @@ def _same_content(a: str, b: str) -> bool:
     return file_digest(a) == file_digest(b)
 
 
-def move_file(src: str, dst: str) -> None:
+def move_file(src: str, dst: str, dirty: set[str] | None = None) -> None:
     """Move ``src`` to ``dst`` without ever overwriting ``dst``; a symbolic link moves as a link.
 
     Within one file system: rename. Across file systems: copy to a temporary name next to ``dst``,
-    fsync, verify the copy's bytes against ``src``, rename it to ``dst``, fsync, then unlink ``src``.
+    fsync, verify the copy's bytes against ``src``, rename it to ``dst``, fsync its folder, then
+    unlink ``src``. The folders a rename changed are fsynced at once, or added to ``dirty`` for
+    the caller to fsync later (a rename lost to a power cut leaves the file at ``src``, which a
+    rerun handles like a move not made yet).
     """
     _makedirs(os.path.dirname(dst))
     if os.path.lexists(dst):
@@ -129,10 +132,19 @@ def move_file(src: str, dst: str) -> None:
         if exc.errno != errno.EXDEV:
             raise
         _copy_verify(src, dst)
-        _fsync_dir(os.path.dirname(dst))
+        _fsync_dir(os.path.dirname(dst))  # the copy is durable before the original goes
         os.unlink(src)
-    _fsync_dir(os.path.dirname(dst))
-    _fsync_dir(os.path.dirname(src))
+    if dirty is None:
+        _fsync_dir(os.path.dirname(dst))
+        _fsync_dir(os.path.dirname(src))
+    else:
+        dirty.update((os.path.dirname(dst), os.path.dirname(src)))
+
+
+def sync_dirs(dirty: set[str]) -> None:
+    for d in sorted(dirty):
+        _fsync_dir(d)
+    dirty.clear()
 
 
 def _copy_verify(src: str, dst: str) -> None:
@@ -496,35 +508,44 @@ def apply(session: Session, move_to: str, dry_run: bool = False,
             "imgreview-manifest": MANIFEST_VERSION, "time": _now(), "session": str(session.path),
             "roots": report.roots, "move_to": report.move_to,
         })
-        for mv in report.planned:
-            why = _verify(mv.path, mv.digest)
-            if why:
-                report.skipped.append(Skip(mv.path, why, mv.group))
-                continue
-            if mv.finish:
-                if not _finish_ok(mv):
-                    report.skipped.append(Skip(mv.path, f"both it and {display_path(mv.new)} exist and differ; "
-                                                        "left alone", mv.group))
-                    continue
-            elif not mv.recorded:
-                writer.append({"original": mv.path, "new": mv.new, "digest": mv.digest, "size": mv.size,
-                               "group": mv.group, "root": mv.root, "time": _now()})
-            _pause_for_tests(len(report.moved))
-            try:
-                if mv.finish:
-                    os.unlink(mv.path)
-                    _fsync_dir(os.path.dirname(mv.path))
-                else:
-                    move_file(mv.path, mv.new)
-            except OSError as exc:
-                report.skipped.append(Skip(mv.path, f"cannot move: {exc.strerror or exc}", mv.group))
-                continue
-            report.moved.append(mv)
-            if on_move:
-                on_move(mv)
+        dirty: set[str] = set()
+        try:
+            _apply_moves(report, writer, dirty, on_move)
+        finally:
+            sync_dirs(dirty)
         return report
     finally:
         session.unlock()
+
+
+def _apply_moves(report: ApplyReport, writer: ManifestWriter, dirty: set[str],
+                 on_move: Callable[[Move], None] | None) -> None:
+    for mv in report.planned:
+        why = _verify(mv.path, mv.digest)
+        if why:
+            report.skipped.append(Skip(mv.path, why, mv.group))
+            continue
+        if mv.finish:
+            if not _finish_ok(mv):
+                report.skipped.append(Skip(mv.path, f"both it and {display_path(mv.new)} exist and differ; "
+                                                    "left alone", mv.group))
+                continue
+        elif not mv.recorded:
+            writer.append({"original": mv.path, "new": mv.new, "digest": mv.digest, "size": mv.size,
+                           "group": mv.group, "root": mv.root, "time": _now()})
+        _pause_for_tests(len(report.moved))
+        try:
+            if mv.finish:
+                os.unlink(mv.path)
+                dirty.add(os.path.dirname(mv.path))
+            else:
+                move_file(mv.path, mv.new, dirty)
+        except OSError as exc:
+            report.skipped.append(Skip(mv.path, f"cannot move: {exc.strerror or exc}", mv.group))
+            continue
+        report.moved.append(mv)
+        if on_move:
+            on_move(mv)
 
 
 def _finish_ok(mv: Move) -> bool:
@@ -561,14 +582,16 @@ def restore(manifest_path: str | os.PathLike[str], dry_run: bool = False) -> Res
     session = _header_session(manifest)
     if session is not None and not dry_run:
         session.lock("restore")
+    dirty: set[str] = set()
     try:
         seen: set[tuple[str, str]] = set()
         for e in reversed(manifest.entries):  # latest first: a file moved twice comes back from its last move
             if (e.original, e.new) in seen:
                 continue
             seen.add((e.original, e.new))
-            _restore_one(e, roots, folders, report)
+            _restore_one(e, roots, folders, report, dirty)
     finally:
+        sync_dirs(dirty)
         if session is not None:
             session.unlock()
     report.restored.reverse()
@@ -583,7 +606,8 @@ def _header_session(manifest: Manifest) -> Session | None:
     return None
 
 
-def _restore_one(e: Entry, roots: list[str], folders: list[str], report: RestoreReport) -> None:
+def _restore_one(e: Entry, roots: list[str], folders: list[str], report: RestoreReport,
+                 dirty: set[str]) -> None:
     original, new = os.path.abspath(e.original), os.path.abspath(e.new)
     if not any(_inside(original, r) and original != r for r in roots):
         report.skipped.append(Skip(e.original, "its original path is outside the roots named in the manifest"))
@@ -619,7 +643,7 @@ def _restore_one(e: Entry, roots: list[str], folders: list[str], report: Restore
             return
     if not report.dry_run:
         try:
-            move_file(new, original)
+            move_file(new, original, dirty)
         except OSError as exc:
             report.skipped.append(Skip(e.original, f"cannot move back: {exc.strerror or exc}"))
             return
