@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .fingerprint import Failure, Fingerprint
@@ -24,7 +25,23 @@ _COLUMNS = (
 
 
 class CacheError(Exception):
-    pass
+    """The cache cannot be used (damaged, unwritable); the message says why and what to do."""
+
+
+def _cache_error(path: Path, exc: sqlite3.Error) -> CacheError:
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and "malformed" not in text and "not a database" not in text:
+        return CacheError(f"the fingerprint cache {path} cannot be used: {text}")
+    return CacheError(f"the fingerprint cache {path} is damaged ({text}); delete it to start a fresh cache")
+
+
+@contextmanager
+def _guarded(path: Path) -> Iterator[None]:
+    """sqlite errors (a damaged file, a full or read-only disk) become a :class:`CacheError`."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _cache_error(path, exc) from exc
 
 
 class FingerprintCache:
@@ -35,10 +52,8 @@ class FingerprintCache:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise CacheError(
-                f"the fingerprint cache {path} is unreadable ({exc}); delete it to start a fresh cache"
-            ) from exc
+        except sqlite3.Error as exc:
+            raise _cache_error(path, exc) from exc
 
     def _migrate(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -70,25 +85,32 @@ class FingerprintCache:
     def lookup(self, settings_key: str) -> dict[str, tuple[int, int, Fingerprint | Failure]]:
         """Every cached entry for these settings: path -> (size, mtime_ns, fingerprint or failure)."""
         out: dict[str, tuple[int, int, Fingerprint | Failure]] = {}
-        rows = self.db.execute(f"SELECT {_COLUMNS} FROM files WHERE settings=?", (settings_key,))
-        for row in rows:
-            path = os.fsdecode(row[0])
-            size, mtime_ns = row[1], row[2]
-            out[path] = (size, mtime_ns, _from_row(path, row))
+        with _guarded(self.path):
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM files WHERE settings=?", (settings_key,))
+            for row in rows:
+                try:
+                    path = os.fsdecode(row[0])
+                    size, mtime_ns = int(row[1]), int(row[2])
+                    out[path] = (size, mtime_ns, _from_row(path, row))
+                except (TypeError, ValueError):
+                    continue  # a row that does not make sense: that file is simply hashed again
         return out
 
     def paths(self) -> Iterator[str]:
-        for (raw,) in self.db.execute("SELECT path FROM files"):
-            yield os.fsdecode(raw)
+        with _guarded(self.path):
+            raws = [raw for (raw,) in self.db.execute("SELECT path FROM files")]
+        for raw in raws:
+            if isinstance(raw, bytes | str):
+                yield os.fsdecode(raw)
 
     def store(self, items: Iterable[Fingerprint | Failure], settings_key: str) -> None:
         rows = [_to_row(item, settings_key) for item in items]
-        with self.db:
+        with _guarded(self.path), self.db:
             self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 16)})", rows)
 
     def forget(self, paths: Iterable[str]) -> int:
         rows = [(os.fsencode(p),) for p in paths]
-        with self.db:
+        with _guarded(self.path), self.db:
             self.db.executemany("DELETE FROM files WHERE path=?", rows)
         return len(rows)
 

@@ -66,6 +66,28 @@ class _Batch:
     before: list[dict[str, Any]] = field(default_factory=list)  # records restoring the prior state
 
 
+def _check_record(rec: object) -> int:
+    """The batch number of a well-formed record; ValueError/TypeError for anything else."""
+    if not isinstance(rec, dict) or "action" not in rec or "batch" not in rec:
+        raise ValueError("not a journal record")
+    batch = rec["batch"]
+    if isinstance(batch, bool) or not isinstance(batch, int | float | str):
+        raise TypeError(f"bad batch number {batch!r}")
+    number = int(batch)
+    action = rec["action"]
+    if action in FILE_ACTIONS:
+        if not isinstance(rec.get("path"), str) or not isinstance(rec.get("digest", ""), str):
+            raise ValueError("a file decision without a path")
+    elif action in GROUP_ACTIONS:
+        digests = rec.get("digests")
+        if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+            raise ValueError("a group decision without digests")
+    for key in ("undoes", "redoes"):
+        if key in rec and (isinstance(rec[key], bool) or not isinstance(rec[key], int)):
+            raise ValueError(f"bad {key}")
+    return number
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -98,10 +120,8 @@ class Journal:
                 continue
             try:
                 rec = json.loads(line)
-                if not isinstance(rec, dict) or "action" not in rec or "batch" not in rec:
-                    raise ValueError("not a journal record")
-                batch = int(rec["batch"])
-            except (ValueError, TypeError) as exc:
+                batch = _check_record(rec)
+            except (ValueError, TypeError, OverflowError, RecursionError) as exc:
                 last = lineno == len(lines) or (lineno == len(lines) - 1 and not lines[-1])
                 what = "truncated last line (interrupted write)" if last else f"unreadable line ({exc})"
                 self.warnings.append(f"{self.path}:{lineno}: skipped {what}")
@@ -111,7 +131,10 @@ class Journal:
                 order.append(batch)
             batches[batch].append(rec)
         for number in order:
-            self._apply_batch(number, batches[number], replay=True)
+            try:
+                self._apply_batch(number, batches[number], replay=True)
+            except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # pragma: no cover
+                self.warnings.append(f"{self.path}: skipped batch {number} ({exc!r})")
         self._next_batch = (max(order) + 1) if order else 1
 
     def _apply_batch(self, number: int, records: list[dict[str, Any]], replay: bool) -> None:
@@ -209,17 +232,27 @@ class Journal:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                start = os.fstat(fd).st_size
                 # Start on a fresh line if a previous write was cut short.
-                if os.fstat(fd).st_size > 0:
+                if start > 0:
                     with open(self.path, "rb") as fh:
                         fh.seek(-1, os.SEEK_END)
                         if fh.read(1) != b"\n":
                             data = b"\n" + data
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                os.fsync(fd)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
+                    os.fsync(fd)
+                except OSError:
+                    # Take back a partly written batch (disk full, I/O error), so that a replay
+                    # never finds half of a decision that was reported as not recorded.
+                    try:
+                        os.ftruncate(fd, start)
+                    except OSError:
+                        pass  # replay skips the cut-off line
+                    raise
             finally:
                 os.close(fd)
         except OSError as exc:

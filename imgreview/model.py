@@ -140,13 +140,13 @@ class ScanResult:
     def load(cls, path: Path) -> ScanResult:
         try:
             data = json.loads(path.read_bytes())
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
             raise ValueError(f"{path} is not a valid scan result: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError(f"{path} is not a valid scan result")
         try:
             return cls.from_dict(data)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path} is not a valid scan result: {exc!r}") from exc
 
 

@@ -74,13 +74,17 @@ class Session:
         except OSError as exc:
             raise SessionError(f"cannot create the session folder {self.path}: {exc.strerror or exc}") from exc
         meta = self.read_meta()
-        if meta is None:
-            write_atomic(self.meta_path, json.dumps({"version": SESSION_VERSION, "roots": roots}, indent=1).encode())
-        else:
-            known = list(meta.get("roots", []))
-            merged = known + [r for r in roots if r not in known]
-            if merged != known:
-                write_atomic(self.meta_path, json.dumps({**meta, "roots": merged}, indent=1).encode())
+        try:
+            if meta is None:
+                write_atomic(self.meta_path,
+                             json.dumps({"version": SESSION_VERSION, "roots": roots}, indent=1).encode())
+            else:
+                known = list(meta.get("roots", []))
+                merged = known + [r for r in roots if r not in known]
+                if merged != known:
+                    write_atomic(self.meta_path, json.dumps({**meta, "roots": merged}, indent=1).encode())
+        except OSError as exc:
+            raise SessionError(f"cannot write {self.meta_path}: {exc.strerror or exc}") from exc
 
     def exists(self) -> bool:
         return self.meta_path.exists() or self.result_path.exists()
@@ -94,9 +98,11 @@ class Session:
             raise SessionError(f"cannot read {self.meta_path}: {exc.strerror or exc}") from exc
         try:
             meta = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
             meta = None
-        if not isinstance(meta, dict) or not isinstance(meta.get("version"), int):
+        roots = meta.get("roots", []) if isinstance(meta, dict) else None
+        if (not isinstance(meta, dict) or not isinstance(meta.get("version"), int) or meta["version"] < 1
+                or not isinstance(roots, list) or not all(isinstance(r, str) for r in roots)):
             raise SessionError(
                 f"{self.meta_path} is not an imgreview session file; move the folder {self.path} away "
                 "or choose another one with --session"
@@ -128,8 +134,11 @@ class Session:
         """Take the session's write lock or raise :class:`SessionLocked`."""
         if self._lock_fd is not None:
             return
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SessionError(f"cannot lock the session {self.path}: {exc.strerror or exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -252,7 +252,14 @@ def test_deeply_nested_folders(tmp_path: Path) -> None:
     deep = Path(deep)
     save(scene(3), deep / "deep.jpg", quality=90)
     save(scene(3), root / "top.jpg", quality=90)
-    result = scan([str(root)], ONE_JOB, Session(tmp_path / "s"))
+    try:
+        result = scan([str(root)], ONE_JOB, Session(tmp_path / "s"))
+    finally:  # pytest's own cleanup recurses per level: take the tower down here, bottom up
+        (deep / "deep.jpg").unlink()
+        d = str(deep)
+        while d != str(root):
+            os.rmdir(d)
+            d = os.path.dirname(d)
     assert result.stats["images"] == 2 and not result.errors
     assert len(result.groups) == 1 and result.groups[0].kind == "exact"
 
