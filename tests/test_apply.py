@@ -500,3 +500,18 @@ def test_same_relative_path_under_two_roots_never_collides(tmp_path: Path) -> No
     assert set(quarantined(q)) == {b"cat/x.png", b"cat/x~2.png"}
     restore(q)
     assert {**tree(r1), **{b"2/" + k: v for k, v in tree(r2).items()}} == before
+
+
+def test_restore_stays_inside_the_roots_of_the_manifest(tmp_path: Path) -> None:
+    root, session, _ = standard(tmp_path)
+    q = tmp_path / "q"
+    apply(session, str(q))
+    stray = q / "stray.png"
+    stray.write_bytes(b"x")
+    with open(q / MANIFEST_NAME, "a") as fh:  # a hand-edited line pointing elsewhere
+        fh.write(json.dumps({"original": str(tmp_path / "elsewhere" / "stray.png"), "new": str(stray),
+                             "digest": ""}) + "\n")
+    report = restore(q)
+    assert len(report.restored) == 5
+    (skip,) = report.skipped
+    assert "outside" in skip.reason and stray.exists() and not (tmp_path / "elsewhere").exists()

@@ -134,6 +134,7 @@ def test_csv_and_json_parse_with_the_standard_library(reviewed: tuple[Path, Sess
     b0 = next(m for m in g0.members if m.path.endswith("b0.png"))
     row = next(r for r in rows if r["path"] == b0.path)
     assert row["group"] == g0.id and row["digest"] == b0.digest
+    assert (row["label"], row["split"]) == (b0.label or "", b0.split or "")
     assert (int(row["size"]), int(row["width"]), int(row["height"]), int(row["distance"])) == \
         (b0.size, b0.width, b0.height, b0.distance)
     data = json.loads((tmp_path / "d.json").read_text(encoding="ascii"))
