@@ -490,6 +490,7 @@ def apply(session: Session, move_to: str, dry_run: bool = False,
     """Move every file marked delete into ``move_to``; with ``dry_run`` only plan (and verify)."""
     if dry_run:
         return plan_apply(session, move_to, verify=True)
+    held_before = getattr(session, "_lock_fd", None) is not None  # the caller (e.g. the review) holds it
     session.lock("apply")
     try:
         report = plan_apply(session, move_to, verify=False)
@@ -515,7 +516,8 @@ def apply(session: Session, move_to: str, dry_run: bool = False,
             sync_dirs(dirty)
         return report
     finally:
-        session.unlock()
+        if not held_before:
+            session.unlock()
 
 
 def _apply_moves(report: ApplyReport, writer: ManifestWriter, dirty: set[str],

@@ -515,3 +515,22 @@ def test_restore_stays_inside_the_roots_of_the_manifest(tmp_path: Path) -> None:
     assert len(report.restored) == 5
     (skip,) = report.skipped
     assert "outside" in skip.reason and stray.exists() and not (tmp_path / "elsewhere").exists()
+
+
+def test_apply_respects_the_session_lock(tmp_path: Path) -> None:
+    from imgreview.session import SessionLocked
+
+    root, session, _ = standard(tmp_path)
+    other = Session(session.path)
+    other.lock("review")
+    try:
+        with pytest.raises(SessionLocked):
+            apply(session, str(tmp_path / "q"))
+        assert not (tmp_path / "q").exists()
+        # a caller that holds the lock itself can apply, and keeps its lock afterwards
+        report = apply(other, str(tmp_path / "q"))
+        assert len(report.moved) == 5
+        with pytest.raises(SessionLocked):
+            Session(session.path).lock("x")
+    finally:
+        other.unlock()
