@@ -242,14 +242,16 @@ class _Writer:
 def build_demo(target: Path, seed: int = 0) -> DemoPlan:
     """Write the demo dataset under ``target`` and return what was planted.
 
-    ``target`` must be missing, empty, or an earlier demo (it is then rewritten). Raises
+    ``target`` must be missing, empty (hidden entries such as a ``.imgreview`` session folder are
+    ignored), or an earlier demo (it is then rewritten). Raises
     ``FileExistsError`` for any other non-empty folder, so nothing of the user's is overwritten.
     """
     target = Path(target)
     if target.exists():
         if not target.is_dir():
             raise FileExistsError(f"{target} exists and is not a folder")
-        if any(target.iterdir()) and not (target / PLAN_FILE).exists():
+        visible = [p for p in target.iterdir() if not p.name.startswith(".")]  # e.g. a .imgreview session
+        if visible and not (target / PLAN_FILE).exists():
             raise FileExistsError(f"{target} is not empty; choose a new folder for the demo")
     target.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -64,7 +64,9 @@ def test_default_scan_finds_exactly_the_planted_groups(demo: tuple[Path, DemoPla
 def test_deterministic_for_a_seed(demo: tuple[Path, DemoPlan], tmp_path: Path) -> None:
     root, _ = demo
     again = tmp_path / "again"
+    (again / ".imgreview").mkdir(parents=True)  # a session folder alone does not make it "not empty"
     write_demo(again, seed=0)
+    (again / ".imgreview").rmdir()
     assert _digests(again) == _digests(root)
     assert (again / "train/cat/cat_0001.jpg").stat().st_mtime == (root / "train/cat/cat_0001.jpg").stat().st_mtime
 
