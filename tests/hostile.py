@@ -48,6 +48,7 @@ STORED_FOR_ORIENTATION: dict[int, Image.Transpose | None] = {
 }
 
 NON_UTF8_NAME = b"caf\xe9 \xff.png"  # Latin-1 bytes: not valid UTF-8
+NON_UTF8_REL = b"names/" + NON_UTF8_NAME
 
 
 @dataclass(slots=True)
@@ -179,7 +180,7 @@ def make_corpus(base: Path) -> Corpus:
     pic_small = _encode(resized(scene(130), 0.5), "PNG")
     pic2 = _encode(scene(131), "JPEG", quality=90)
     names = [
-        image(NON_UTF8_NAME, pic, "RGB"),
+        image(NON_UTF8_REL, pic, "RGB"),
         image("names/new\nline.png", pic_small, "RGB"),
         image("names/with space 'single' \"double\".jpg", pic2, "RGB"),
         image("names/-starts-with-dash.jpg", pic2, "RGB"),

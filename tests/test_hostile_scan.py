@@ -18,7 +18,7 @@ from imgreview.scan import scan
 from imgreview.session import Session
 from imgreview.settings import ScanSettings
 
-from hostile import NON_UTF8_NAME, Corpus, cli, make_corpus, make_unreadable, permissions_enforceable, \
+from hostile import NON_UTF8_REL, Corpus, cli, make_corpus, make_unreadable, permissions_enforceable, \
     tree_state, unprivileged
 from imagegen import save, scene
 
@@ -106,7 +106,7 @@ def test_awkward_names_survive_the_round_trip(corpus: Corpus, cli_scan: tuple) -
     for a, b in corpus.name_pairs:
         assert {a, b} <= group_of(data, a)
     found = members(data)
-    raw = os.path.join(os.fsencode(corpus.root), NON_UTF8_NAME)
+    raw = os.path.join(os.fsencode(corpus.root), NON_UTF8_REL)
     latin = [p for p in found if os.fsencode(p) == raw]
     assert latin and os.path.exists(os.fsencode(latin[0]))
     for p in found:
@@ -277,5 +277,5 @@ def test_scan_result_json_keeps_non_utf8_paths(corpus: Corpus, cli_scan: tuple, 
     target = tmp_path / "r.json"
     target.write_text(json.dumps(data))
     back = ScanResult.load(target)
-    raw = os.path.join(os.fsencode(corpus.root), NON_UTF8_NAME)
+    raw = os.path.join(os.fsencode(corpus.root), NON_UTF8_REL)
     assert raw in {os.fsencode(m.path) for g in back.groups for m in g.members}
