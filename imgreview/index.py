@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +92,10 @@ def find_pairs(
 
 # --------------------------------------------------------------------------- exact engine
 
+# Relative cost of verifying one candidate versus probing one bucket (measured, bench/index_bench.py).
+_CANDIDATE_COST = 3.0
+_BLOCK_ELEMENTS = 1 << 20  # probes per vectorised step (bounds temporary memory)
+
 
 def _chunk_bounds(nbits: int, m: int) -> list[tuple[int, int]]:
     """Split bit positions 0..nbits into ``m`` contiguous chunks of near-equal width."""
@@ -102,15 +107,34 @@ def _n_masks(bits: int, radius: int) -> int:
     return sum(math.comb(bits, r) for r in range(radius + 1))
 
 
+def _radii(m: int, threshold: int) -> list[int]:
+    """Per-chunk search radii by the generalised pigeonhole principle.
+
+    If two hashes differ in more than ``r_c`` bits on every chunk ``c``, they differ in at least
+    ``sum(r_c) + m`` bits; so radii summing to ``threshold - m + 1`` miss no pair within the
+    threshold. The remainder goes to the first (widest or equal) chunks.
+    """
+    total = max(0, threshold - m + 1)
+    base, extra = divmod(total, m)
+    return [base + (1 if c < extra else 0) for c in range(m)]
+
+
+def _plan_cost(n: int, nbits: int, threshold: int, m: int) -> float:
+    cost = 0.0
+    for (lo, hi), r in zip(_chunk_bounds(nbits, m), _radii(m, threshold), strict=True):
+        width = hi - lo
+        cost += n * _n_masks(width, r) * (1 + _CANDIDATE_COST * n / 2**width)
+    return cost
+
+
 def plan_chunks(n: int, nbits: int, threshold: int) -> tuple[int, float]:
-    """Number of chunks minimising the estimated candidate count, and that estimate."""
+    """Number of chunks minimising the estimated work (bucket probes + candidates), and that estimate."""
     best: tuple[float, int] | None = None
     for m in range(1, nbits + 1):
         width = math.ceil(nbits / m)
         if width > 24:  # bucket table of 2^width entries
             continue
-        radius = threshold // m
-        cost = m * n * (_n_masks(width, radius) * (1 + n / 2**width))
+        cost = _plan_cost(n, nbits, threshold, m)
         if best is None or cost < best[0]:
             best = (cost, m)
         if width <= 8:
@@ -127,64 +151,116 @@ def choose_engine(n: int, nbits: int, threshold: int) -> str:
 def _extract_chunk(hashes: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Bits ``lo..hi`` (big-endian positions across the words) as integers."""
     out = np.zeros(len(hashes), dtype=np.int64)
-    for pos in range(lo, hi):
+    pos = lo
+    while pos < hi:
         word, bit = divmod(pos, 64)
-        out = (out << 1) | ((hashes[:, word] >> np.uint64(63 - bit)) & np.uint64(1)).astype(np.int64)
+        take = min(hi - pos, 64 - bit)  # bits from this word
+        shift = np.uint64(64 - bit - take)
+        part = (hashes[:, word] >> shift) & np.uint64((1 << take) - 1)
+        out = (out << take) | part.astype(np.int64)
+        pos += take
     return out
 
 
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _ChunkTable:
+    """Bucket table of one chunk: items sorted by chunk value, with counts and start offsets."""
+
+    def __init__(self, values: np.ndarray, hashes: np.ndarray, width: int) -> None:
+        self.order = np.argsort(values, kind="stable")
+        self.sorted_values = values[self.order]
+        self.sorted_hashes = hashes[self.order]
+        counts = np.bincount(values, minlength=1 << width)
+        self.occupied = counts > 0
+        self.counts = counts.astype(np.int32)
+        self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+
+
 def exact_pairs(hashes: np.ndarray, nbits: int, threshold: int, progress: Progress | None = None,
-                batch: int = 1 << 15) -> Pairs:
+                batch: int = 1 << 12, workers: int = 0) -> Pairs:
+    """All pairs within ``threshold`` bits by multi-index hashing; query blocks run on ``workers`` threads.
+
+    Queries run in the order of their chunk value, mask by mask, so the bucket probes sweep the
+    table almost sequentially (cache friendly); an occupancy bitmap filters empty buckets first.
+    """
     n = len(hashes)
+    if n < 2:
+        return Pairs.empty()
+    hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
     m, _ = plan_chunks(n, nbits, threshold)
-    radius = threshold // m
+    radii = _radii(m, threshold)
     bounds = _chunk_bounds(nbits, m)
-    chunks = [_extract_chunk(hashes, lo, hi) for lo, hi in bounds]
+    chunks = [_extract_chunk(hashes, lo, hi).astype(np.int32) for lo, hi in bounds]
+    workers = workers or _default_workers()
     out_i: list[np.ndarray] = []
     out_j: list[np.ndarray] = []
     out_d: list[np.ndarray] = []
     total = m * n
     done = 0
-    for c, (lo, hi) in enumerate(bounds):
-        width = hi - lo
-        values = chunks[c]
-        order = np.argsort(values, kind="stable")
-        counts = np.bincount(values, minlength=1 << width).astype(np.int64)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        masks = _flip_masks(width, radius)
-        for b0 in range(0, n, batch):
-            q_ids = np.arange(b0, min(n, b0 + batch), dtype=np.int64)
-            q_vals = values[q_ids]
-            for mask in masks:
-                keys = q_vals ^ mask
-                cnt = counts[keys]
-                total_c = int(cnt.sum())
-                if total_c == 0:
-                    continue
-                qi = np.repeat(q_ids, cnt)
-                first = np.repeat(starts[keys] - np.cumsum(cnt) + cnt, cnt)
-                cand = order[first + np.arange(total_c, dtype=np.int64)]
-                keep = cand > qi
-                qi, cand = qi[keep], cand[keep]
-                if len(qi) == 0:
-                    continue
-                d = hamming(hashes[qi], hashes[cand])
-                ok = d <= threshold
-                qi, cand, d = qi[ok], cand[ok], d[ok]
-                if c > 0 and len(qi):
-                    # Report each pair once: only from the first chunk within the radius.
-                    first_chunk = np.ones(len(qi), dtype=bool)
-                    for e in range(c):
-                        diff = np.bitwise_count(chunks[e][qi] ^ chunks[e][cand])
-                        first_chunk &= diff > radius
-                    qi, cand, d = qi[first_chunk], cand[first_chunk], d[first_chunk]
-                if len(qi):
+
+    def search(c: int, table: _ChunkTable, masks: np.ndarray, b0: int, b1: int) -> list[tuple[np.ndarray, ...]]:
+        found: list[tuple[np.ndarray, ...]] = []
+        q_vals = table.sorted_values[b0:b1]
+        q_ids = table.order[b0:b1]
+        nq = b1 - b0
+        group = max(1, _BLOCK_ELEMENTS // nq)
+        q_hashes = table.sorted_hashes[b0:b1]
+        for g0 in range(0, len(masks), group):
+            keys = (masks[g0 : g0 + group, None] ^ q_vals[None, :]).ravel()
+            hit = np.flatnonzero(table.occupied[keys])
+            if len(hit) == 0:
+                continue
+            keys = keys[hit]
+            cnt = table.counts[keys].astype(np.int64)
+            q_pos = np.repeat(hit % nq, cnt)
+            ends = np.cumsum(cnt)
+            offsets = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - cnt - table.starts[keys], cnt)
+            # Each pair is probed from both sides; keep the probe from the lower table position.
+            keep = offsets > q_pos + b0
+            q_pos, offsets = q_pos[keep], offsets[keep]
+            if len(q_pos) == 0:
+                continue
+            d = hamming(q_hashes[q_pos], table.sorted_hashes[offsets])
+            ok = np.flatnonzero(d <= threshold)
+            if len(ok) == 0:
+                continue
+            a_ids, b_ids, d = q_ids[q_pos[ok]], table.order[offsets[ok]], d[ok]
+            qi, cand = np.minimum(a_ids, b_ids), np.maximum(a_ids, b_ids)
+            if c > 0 and len(qi):
+                # Report each pair once: only from the first chunk within its radius.
+                first_chunk = np.ones(len(qi), dtype=bool)
+                for e in range(c):
+                    diff = np.bitwise_count(chunks[e][qi] ^ chunks[e][cand])
+                    first_chunk &= diff > radii[e]
+                qi, cand, d = qi[first_chunk], cand[first_chunk], d[first_chunk]
+            if len(qi):
+                found.append((qi, cand, d))
+        return found
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for c, (lo, hi) in enumerate(bounds):
+            table = _ChunkTable(chunks[c], hashes, hi - lo)
+            masks = np.asarray(_flip_masks(hi - lo, radii[c]), dtype=np.int32)
+            blocks = [(b0, min(n, b0 + batch)) for b0 in range(0, n, batch)]
+            if workers == 1:
+                results = (search(c, table, masks, b0, b1) for b0, b1 in blocks)
+            else:
+                results = pool.map(lambda b: search(c, table, masks, *b), blocks)
+            for (b0, b1), found in zip(blocks, results, strict=True):
+                for qi, cand, d in found:
                     out_i.append(qi)
                     out_j.append(cand)
                     out_d.append(d)
-            done += len(q_ids)
-            if progress:
-                progress(done, total)
+                done += b1 - b0
+                if progress:
+                    progress(done, total)
+            del table
     if not out_i:
         return Pairs.empty()
     return Pairs(np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_d).astype(np.int32))
