@@ -126,11 +126,15 @@ class Labeller:
         layout = self.layout.layout
         if layout == "none" and self.layout.label_depth is None:
             return None, None
-        try:
-            rel = os.path.relpath(path, root) if root else path
-        except ValueError:
-            return None, None
-        dirs = [d for d in Path(rel).parts[:-1] if d not in (os.curdir, os.pardir)]
+        prefix = root.rstrip(os.sep) + os.sep if root else ""
+        if prefix and path.startswith(prefix):  # the usual case: absolute, normalised paths
+            rel = path[len(prefix):]
+        else:
+            try:
+                rel = os.path.relpath(path, root) if root else path
+            except ValueError:
+                return None, None
+        dirs = [d for d in rel.split(os.sep)[:-1] if d not in ("", os.curdir, os.pardir)]
         label: str | None = None
         split: str | None = None
         label_at: int | None = None

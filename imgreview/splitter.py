@@ -138,19 +138,20 @@ def plan_split(images: Iterable[tuple[str, str | None]], groups: Iterable[Sequen
         raise SplitError("one split name per ratio")
     labels = {p: (label or "") for p, label in images}
     uf = _Union()
-    for p in labels:
-        uf.find(p)
     for group in groups:
         present = [p for p in group if p in labels]
         for a, b in zip(present, present[1:], strict=False):
             uf.union(a, b)
     members: dict[str, list[str]] = {}
     for p in sorted(labels):
-        members.setdefault(uf.find(p), []).append(p)
+        members.setdefault(uf.find(p) if p in uf.parent else p, []).append(p)
     by_label: dict[str, list[list[str]]] = {}
     for unit in members.values():
-        votes = Counter(labels[p] for p in unit)
-        label = min(votes, key=lambda lab: (-votes[lab], lab))
+        if len(unit) == 1:
+            label = labels[unit[0]]
+        else:
+            votes = Counter(labels[p] for p in unit)
+            label = min(votes, key=lambda lab: (-votes[lab], lab))
         by_label.setdefault(label, []).append(unit)
     plan = SplitPlan(names=names, ratios=ratios, seed=seed, units=len(members))
     rows: list[tuple[str, str, str]] = []
