@@ -9,8 +9,8 @@ from ..console import human_bytes
 from ..export import display_path
 from ..quarantine import ApplyReport, Move, QuarantineError, apply
 from ..session import SessionError
-from .export import find_session
-from .options import UsageError, add_session_option, fail
+from .export import add_session_lookup_option, find_session
+from .options import UsageError, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     "`imgreview restore DIR/imgreview-manifest.jsonl` moves everything back; empty DIR "
                     "yourself when satisfied. Rerunning finishes an interrupted apply; a second run is a no-op.",
     )
-    add_session_option(p)
+    add_session_lookup_option(p)
     p.add_argument("--move-to", metavar="DIR", required=True, help="quarantine folder (created if needed)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="no line per file, only the summary")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..export import FORMATS, Decisions, ExportError, build_decisions, render
 from ..journal import Journal
 from ..session import DEFAULT_NAME, ENV_VAR, Session, SessionError
-from .options import UsageError, add_session_option, fail
+from .options import UsageError, fail
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     "whose every file is marked delete is listed only when a person decided all of it. "
                     "Use FILE '-' for stdout.",
     )
-    add_session_option(p)
+    add_session_lookup_option(p)
     p.add_argument("--format", choices=FORMATS, default="txt",
                    help="txt: one path a line (default); csv or json: one row per file with group, "
                         "decision, who decided, distance, size, dimensions, digest, label, split")
@@ -34,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("-0", "--null", dest="null", action="store_true",
                    help="txt only: end each path with NUL instead of a newline (for xargs -0)")
     p.set_defaults(func=run)
+
+
+def add_session_lookup_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session", metavar="DIR",
+        help="session folder (default: $IMGREVIEW_SESSION, else the nearest .imgreview/ in the current "
+             "folder or a parent)",
+    )
 
 
 def find_session(args: argparse.Namespace) -> Session:
