@@ -490,7 +490,7 @@ def apply(session: Session, move_to: str, dry_run: bool = False,
     """Move every file marked delete into ``move_to``; with ``dry_run`` only plan (and verify)."""
     if dry_run:
         return plan_apply(session, move_to, verify=True)
-    held_before = getattr(session, "_lock_fd", None) is not None  # the caller (e.g. the review) holds it
+    held_before = session.locked  # the caller (e.g. the review) holds it
     session.lock("apply")
     try:
         report = plan_apply(session, move_to, verify=False)

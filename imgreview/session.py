@@ -157,6 +157,11 @@ class Session:
         os.pwrite(fd, f"pid {os.getpid()} {purpose}".strip().encode(), 0)
         self._lock_fd = fd
 
+    @property
+    def locked(self) -> bool:
+        """Whether this object holds the session's write lock."""
+        return self._lock_fd is not None
+
     def unlock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
