@@ -11,8 +11,9 @@ Two engines share one interface, :func:`find_pairs`:
   searched for the ``k`` nearest neighbours of every hash within the threshold radius; every
   result is verified the same way. Approximate: recall is measured against ``exact``.
 
-``auto`` estimates the exact engine's work from the number of hashes, the hash length and the
-threshold, and uses NGT only where that work is out of reach.
+``auto`` estimates the exact engine's work per hash from the number of hashes, the hash length and
+the threshold, and uses NGT only where that work costs more than NGT's measured time per hash
+(in practice: large thresholds; 1M 64-bit hashes at threshold 10 stay exact).
 
 Hashes come as a ``(N, W)`` array of ``uint64`` words; input should hold distinct values (the
 scan collapses identical hashes first).
@@ -25,6 +26,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,8 +35,12 @@ import numpy as np
 
 Progress = Callable[[int, int], None]
 
-# Above this estimated number of candidate look-ups the exact engine hands over to NGT.
-EXACT_BUDGET = 3e9
+# ``auto`` uses the exact engine while its estimated work per hash (bucket probes + candidate
+# checks, see :func:`plan_chunks`) stays below this budget. Measured on a 2-core machine
+# (bench/index_bench.py, docs/benchmarks.md): the exact engine does about 1.5e8 work units per
+# CPU second, NGT (build + k=30 search) costs about 0.6 ms CPU per hash, i.e. ~1e5 units; so above
+# this budget NGT is the faster engine. With it, 1M 64-bit hashes at threshold 10 use exact.
+EXACT_BUDGET = 80_000
 NGT_K = 30
 NGT_EPSILON = 0.1
 
@@ -144,8 +150,10 @@ def plan_chunks(n: int, nbits: int, threshold: int) -> tuple[int, float]:
 
 
 def choose_engine(n: int, nbits: int, threshold: int) -> str:
-    _, cost = plan_chunks(max(n, 2), nbits, threshold)
-    return "exact" if cost <= EXACT_BUDGET else "ngt"
+    """The engine ``auto`` uses: exact unless its estimated work per hash exceeds :data:`EXACT_BUDGET`."""
+    n = max(n, 2)
+    _, cost = plan_chunks(n, nbits, threshold)
+    return "exact" if cost / n <= EXACT_BUDGET else "ngt"
 
 
 def _extract_chunk(hashes: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -281,11 +289,18 @@ def _flip_masks(width: int, radius: int) -> list[int]:
 
 
 def ngt_pairs(hashes: np.ndarray, nbits: int, threshold: int, k: int = NGT_K, epsilon: float = NGT_EPSILON,
-              progress: Progress | None = None, threads: int = 0) -> Pairs:
-    """Pairs found by NGT k-nearest-neighbour search, each verified exactly."""
+              progress: Progress | None = None, threads: int = 0, timings: dict[str, float] | None = None) -> Pairs:
+    """Pairs found by NGT k-nearest-neighbour search, each verified exactly.
+
+    ``timings``, when given, receives the seconds spent in ``build`` and ``search``.
+    """
+    started = time.perf_counter()
     index = NgtIndex(hashes.shape[1] * 8, threads=threads)
     try:
         index.add(hashes)
+        built = time.perf_counter()
+        if timings is not None:
+            timings["build"] = built - started
         n = len(hashes)
         out_i: list[np.ndarray] = []
         out_j: list[np.ndarray] = []
@@ -305,6 +320,8 @@ def ngt_pairs(hashes: np.ndarray, nbits: int, threshold: int, k: int = NGT_K, ep
         i, j = key // n, key % n
         d = hamming(hashes[i], hashes[j])
         ok = d <= threshold
+        if timings is not None:
+            timings["search"] = time.perf_counter() - built
         return Pairs(i[ok], j[ok], d[ok].astype(np.int32))
     finally:
         index.close()
