@@ -6,8 +6,10 @@ the two and applies the rules that protect the user:
 
 * an undecided file is never in the delete list;
 * a decision made on other content (the file changed since: *stale*) is not applied;
-* a group whose every member is marked delete is in the delete list only when a person made every
-  one of those decisions; otherwise those deletions are *held back*.
+* a group whose every member is marked delete is in the delete list only when every one of those
+  decisions is explicit: made by a person, or by a rule the person asked to drop whole groups
+  (``resolve --conflicts drop-all`` / ``--leaks drop-all``, rule names ending in ``drop-all``);
+  otherwise those deletions are *held back*.
 
 Files without an applicable decision (undecided, stale, held back) form the undecided list.
 
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from .journal import Journal
 from .model import Group, Member, ScanResult
 
+EXPLICIT_DROP_SUFFIX = "drop-all"  # rules a person requested by name to drop whole groups
 COLUMNS = ("group", "path", "decision", "by", "distance", "size", "width", "height", "digest", "label",
            "split", "note")
 FORMATS = ("txt", "csv", "json")
@@ -53,6 +56,12 @@ class Row:
     decision: str  # keep | delete | undecided | stale
     by: str  # person | rule | "" (undecided)
     note: str = ""
+    rule: str | None = None
+
+    @property
+    def explicit(self) -> bool:
+        """Decided by a person, or by a rule the person asked to drop whole groups."""
+        return self.by == "person" or (self.by == "rule" and (self.rule or "").endswith(EXPLICIT_DROP_SUFFIX))
 
     @property
     def path(self) -> str:
@@ -73,7 +82,7 @@ class Decisions:
     delete: list[Row] = field(default_factory=list)
     undecided: list[Row] = field(default_factory=list)  # undecided, stale and held-back files
     stale: list[Row] = field(default_factory=list)
-    held: list[Row] = field(default_factory=list)  # whole group marked delete, not all by a person
+    held: list[Row] = field(default_factory=list)  # whole group marked delete, not all explicitly
     dropped_groups: set[str] = field(default_factory=set)  # a person marked every member delete
     orphans: list[str] = field(default_factory=list)  # decided paths that are in no group of the scan
     groups: dict[str, Group] = field(default_factory=dict)
@@ -103,14 +112,14 @@ def build_decisions(result: ScanResult, journal: Journal) -> Decisions:
             note = ""
             if action == "stale" and d is not None:
                 note = f"stale: decided on content {d.digest[:12]}, the file changed since"
-            rows.append(Row(group.id, m, action, by, note))
+            rows.append(Row(group.id, m, action, by, note, d.rule if d is not None else None))
         every_delete = bool(rows) and all(r.decision == "delete" for r in rows)
         if every_delete:
-            if all(r.by == "person" for r in rows):
+            if all(r.explicit for r in rows):
                 out.dropped_groups.add(group.id)
             else:
                 for r in rows:
-                    r.note = "held back: every file of the group is marked delete, not all by a person"
+                    r.note = "held back: every file of the group is marked delete, not all explicitly"
                 out.held.extend(rows)
                 out.undecided.extend(rows)
                 continue

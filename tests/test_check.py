@@ -91,19 +91,20 @@ def test_clean_after_deleting_one_side_of_each_problem(dataset: tuple[Path, dict
     assert [leak["splits"] for leak in report["leaks"]] == [["train", "test"]]
 
 
-def test_rule_drop_all_is_held_back_until_a_person_confirms(dataset: tuple[Path, dict[str, list[str]], Path],
-                                                           tmp_path: Path) -> None:
+def test_requested_drop_all_counts_as_explicit(dataset: tuple[Path, dict[str, list[str]], Path],
+                                               tmp_path: Path) -> None:
     root, files, session = dataset
     _check(root, session, tmp_path / "r.json")
     assert main(["resolve", "--exact", "--conflicts", "drop-all", "--leaks", "keep-train",
                  "--session", str(session)]) == 0
     status, report = _check(root, session, tmp_path / "r.json")
-    assert status == 1
-    assert report["held_back"] == 2  # the byte-identical conflict pair, all marked delete by rule
+    # The person asked by name to drop identical copies under two labels: that conflict is gone.
+    assert report["held_back"] == 0
     conflicts = [{os.path.relpath(p, root) for p in c["paths"]} for c in report["label_conflicts"]]
-    assert set(files["conflict"]) in conflicts
+    assert set(files["conflict"]) not in conflicts
     leaks = [{os.path.relpath(p, root) for p in c["paths"]} for c in report["split_leaks"]]
-    assert leaks == [set(files["leak_train_val"])]  # the byte-identical leaks are decided
+    assert leaks == [set(files["leak_train_val"])]  # the byte-identical leaks are decided, the resized one is not
+    assert status == 1
 
 
 def test_clean_dataset_passes(tmp_path: Path) -> None:

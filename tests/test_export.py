@@ -197,3 +197,13 @@ def test_odd_names_in_csv_and_json(tmp_path: Path) -> None:
     got = sorted(os.path.basename(r["path"]) for r in rows)
     assert "new\nline.png" in got and "quote\"s, 'single'.png" in got
     assert "bad\\udcff\\udcfe.png" in got  # non-UTF-8 bytes as documented escapes
+
+
+def test_a_drop_all_rule_the_person_asked_for_is_explicit(reviewed: tuple[Path, Session, ScanResult]) -> None:
+    root, session, result = reviewed
+    group = group_of(result, "a1.png")
+    Journal(session.journal_path).decide([Change(m.path, m.digest, "delete") for m in group.members],
+                                         group=group.id, by="rule", rule="exact:conflicts-drop-all")
+    d = build_decisions(session.load_result(), Journal(session.journal_path))
+    assert {"a1.png", "b1.png", "c1.png"} <= names(d.delete)
+    assert group.id in d.dropped_groups and not d.held

@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if decisions.held:
         held_groups = sorted({r.group for r in decisions.held})
         print(f"{len(decisions.held)} deletion(s) held back in {len(held_groups)} group(s) whose every file is "
-              f"marked delete but not all by a person ({', '.join(held_groups[:5])}"
+              f"marked delete but not all explicitly (by you or a drop-all rule) ({', '.join(held_groups[:5])}"
               f"{', ...' if len(held_groups) > 5 else ''}); decide those groups explicitly", file=err)
     if decisions.orphans:
         print(f"{len(decisions.orphans)} decision(s) are for files not in the latest scan; ignored", file=err)
