@@ -82,6 +82,13 @@ def print_summary(result: ScanResult, console: Console | None = None, max_errors
         ("Reclaimable", human_bytes(s.get("reclaimable_bytes", 0))),
         ("Errors", f"{s.get('errors', 0):,}"),
     ]
+    dataset = s.get("dataset") or {}
+    labels = dataset.get("labels") or {}
+    if any(labels):
+        rows.append(("Labels", f"{sum(1 for label in labels if label):,}"))
+    if dataset.get("label_conflicts") or dataset.get("split_leaks"):
+        rows.append(("Label conflicts", f"[bold red]{dataset.get('label_conflicts', 0):,}[/] groups"))
+        rows.append(("Split leaks", f"[bold red]{dataset.get('split_leaks', 0):,}[/] groups"))
     if s.get("aliases"):
         rows.append(("Aliases", f"{s['aliases']:,} extra paths to the same files (never offered for deletion)"))
     if s.get("skipped_links"):

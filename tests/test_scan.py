@@ -239,3 +239,13 @@ def test_non_utf8_and_odd_names_round_trip_through_the_json(tmp_path: Path) -> N
     got = sorted(os.path.basename(os.fsencode(m["path"])) for m in g["members"])
     assert got == sorted(names)
     assert all(os.path.exists(os.fsencode(m["path"])) for m in g["members"])
+
+
+def test_summary_names_label_conflicts_and_leaks(tmp_path: Path) -> None:
+    from imgreview.demo import write_demo
+
+    write_demo(tmp_path / "demo")
+    proc = run_cli("scan", str(tmp_path / "demo"))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "Label conflicts" in out and "Split leaks" in out and "Labels" in out
