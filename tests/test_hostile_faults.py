@@ -93,7 +93,7 @@ def test_sigkill_during_scan_keeps_the_cache_and_the_next_scan_resumes(tmp_path:
     small_dataset(root, 400)
     session = tmp_path / "s"
     before = tree_state(root)
-    proc = subprocess.Popen([PYTHON, "-c", SLOW_CLI, "0.01", "scan", str(root), "--session", str(session),
+    proc = subprocess.Popen([PYTHON, "-c", SLOW_CLI, "0.02", "scan", str(root), "--session", str(session),
                              "--jobs", "1", "-q"], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for(lambda: cached_rows(session / "cache.sqlite") > 0 or proc.poll() is not None,
@@ -125,6 +125,32 @@ def test_sigkill_during_scan_keeps_the_cache_and_the_next_scan_resumes(tmp_path:
     assert groups_of(resumed["groups"]) == groups_of(fresh.to_dict()["groups"])
     assert len(fresh.groups) == 200
     assert tree_state(root) == before
+
+
+def test_ctrl_c_during_scan_stores_what_was_hashed_and_says_how_to_continue(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    small_dataset(root, 200)
+    session = tmp_path / "s"
+    proc = subprocess.Popen([PYTHON, "-c", SLOW_CLI, "0.02", "scan", str(root), "--session", str(session),
+                             "--jobs", "1", "-q"], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_for(lambda: cached_rows(session / "cache.sqlite") > 0 or proc.poll() is not None,
+                 what="the first cache commit")
+        assert proc.poll() is None, "the scan finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "run the same command again" in err and "Traceback" not in err
+    kept = cached_rows(session / "cache.sqlite")
+    assert kept > 0
+    assert not (session / "scan.json").exists()
+    resumed = scan([str(root)], ONE_JOB, Session(session))
+    assert resumed.stats["cached"] >= kept and len(resumed.groups) == 100
 
 
 # ---------------------------------------------------------------- two processes on one session
