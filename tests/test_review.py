@@ -153,7 +153,7 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     try:
         state = again.wait_ready()
         assert state["group"] == order[2]  # the first undecided group: where we were
-        again.send("q")
+        again.proc.send_signal(signal.SIGHUP)  # the terminal went away: exit cleanly
         assert again.wait_exit() == 0
     finally:
         again.close()
@@ -177,20 +177,6 @@ def test_second_review_is_refused_while_the_first_runs(dataset, tmp_path: Path, 
     session = Session(session_dir)
     session.lock("test")  # the lock was released
     session.unlock()
-
-
-def test_sighup_exits_cleanly(dataset, tmp_path: Path) -> None:
-    root, session_dir = dataset
-    run = Running(["review", str(root), "--session", str(session_dir), "--graphics", "none", "-q"], tmp_path)
-    try:
-        run.wait_ready()
-        run.send("a")
-        wait_for(lambda: batches(session_dir / "journal.jsonl") == 1)
-        run.proc.send_signal(signal.SIGHUP)
-        assert run.wait_exit() == 0
-    finally:
-        run.close()
-    assert len(Journal(session_dir / "journal.jsonl").decisions) == 3
 
 
 def test_review_without_session_or_root_says_what_to_do(tmp_path: Path, capsys) -> None:
@@ -233,19 +219,21 @@ def test_demo_writes_dataset_without_review(tmp_path: Path, capsys) -> None:
     assert "already" in capsys.readouterr().err
 
 
-def test_demo_opens_the_review(tmp_path: Path) -> None:
-    run = Running(["demo", str(tmp_path / "demo"), "--graphics", "halfcell"], tmp_path)
-    try:
-        state = run.wait_ready(120)
-        assert state["group"]
-        result = Session(tmp_path / "demo" / ".imgreview").load_result()
-        flagged = [g.id for g in result.groups if g.label_conflict or g.split_leak]
-        if flagged:  # conflicts and leaks are reviewed first
-            assert state["group"] in flagged
-        run.send("q")
-        assert run.wait_exit() == 0
-    finally:
-        run.close()
+def test_demo_opens_the_review(tmp_path: Path, monkeypatch) -> None:
+    """`imgreview demo DIR`: writes, scans, and opens the app at a conflict or leak group first."""
+    from imgreview.tui.app import ReviewApp
+
+    opened: list[ReviewApp] = []
+    monkeypatch.setattr(ReviewApp, "run", lambda self, *a, **k: opened.append(self))
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--graphics", "none", ]) == 0
+    assert (tmp_path / "imgreview-demo" / ".imgreview" / "scan.json").exists()
+    (app,) = opened
+    state = app.state
+    assert len(state) >= 5
+    flags = [g.label_conflict or g.split_leak for g in state.groups]
+    assert any(flags) and flags == sorted(flags, reverse=True)  # conflicts and leaks first
+    assert {g.kind for g in state.groups} == {"exact", "near"}
 
 
 # ---------------------------------------------------------------------------- graphics and thumbnails

@@ -127,7 +127,7 @@ async def test_opens_at_first_undecided_group_and_shows_cards(review) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert current_id(app) == "g-leak"  # g-conf (first in order) is decided
-        cards = list(app.query(ImageCard))
+        cards = app.group_view.shown_cards
         assert [c.member.path for c in cards] == [m.path for m in review.result.groups[3].members]
         assert "1/4 groups decided" in str(app.query_one("#progress").render())
 
@@ -137,10 +137,10 @@ async def test_pictures_are_thumbnails_loaded_off_the_ui_thread(review) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         for _ in range(50):
-            if all(c.picture.loaded for c in app.query(ImageCard)):
+            if all(c.picture.loaded for c in app.group_view.shown_cards):
                 break
             await asyncio.sleep(0.05)
-        cards = list(app.query(ImageCard))
+        cards = app.group_view.shown_cards
         assert cards and all(c.picture.loaded for c in cards)
         image = cards[0].picture.query_one(".image").image
         assert max(image.size) <= 480  # a thumbnail, not the original
@@ -168,7 +168,7 @@ async def test_keep_delete_toggle_and_image_focus(review) -> None:
         recs = records(review.journal_path)
         assert [(r["action"], r["path"]) for r in recs] == [("keep", g.members[0].path), ("delete", g.members[1].path)]
         assert all(r["by"] == "person" and r["group"] == "g-conf" for r in recs)
-        cards = list(app.query(ImageCard))
+        cards = app.group_view.shown_cards
         assert cards[1].has_class("-delete") and cards[1].has_class("-focused")
         assert app.state.status[app.current].decided
         await pilot.press("space")  # delete -> keep
@@ -206,7 +206,7 @@ async def test_accept_suggestion_uses_prefer_order(review) -> None:
         keep = [r["path"] for r in recs if r["action"] == "keep"]
         assert keep == [app.group.members[1].path]
         assert all(r["by"] == "rule" and r["rule"].startswith("prefer:smallest") for r in recs)
-        assert "suggested keeper" in str(list(app.query(ImageCard))[1].facts.render())
+        assert "suggested keeper" in str(app.group_view.shown_cards[1].facts.render())
 
 
 async def test_accept_all_exact_asks_first(review) -> None:
@@ -295,7 +295,7 @@ async def test_group_navigation_keys(review) -> None:
             await pilot.press(key)
             seen.append(current_id(app))
         assert seen == ["g-conf", "g-leak", "g-exact", "g-near", "g-near", "g-exact", "g-leak", "g-conf", "g-near"]
-        assert app.group_list.highlighted == 3
+        assert app.group_list.cursor == 3
 
 
 async def test_next_undecided_skips_decided_groups(review) -> None:
@@ -442,7 +442,7 @@ async def test_stale_decision_is_shown_not_applied(review) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert current_id(app) == "g-conf"
-        card = list(app.query(ImageCard))[0]
+        card = app.group_view.shown_cards[0]
         assert card.has_class("-stale")
         assert "STALE" in str(card.facts.render())
         assert app.state.delete_files == 0  # not silently applied

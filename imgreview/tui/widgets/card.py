@@ -99,13 +99,25 @@ class Picture(Center):
         self.thumbs = thumbs
         self.member = member
         self.thumb_size = size
-        self.loaded = False
+        self.loaded = widget_cls is None  # nothing to load without pictures
 
     def compose(self) -> ComposeResult:
-        yield make_picture(self.widget_cls, classes="image")
+        picture = make_picture(self.widget_cls)
+        if self.widget_cls is not None:
+            # A cached thumbnail goes in before the first layout: no second layout pass.
+            cached = self.thumbs.get(self.member.path, self.member.digest, self.thumb_size)
+            if cached is not None:
+                picture.image = cached  # type: ignore[attr-defined]
+                self.loaded = True
+        yield picture
 
     def on_mount(self) -> None:
+        if not self.loaded:
+            self.load()
+
+    def load(self) -> None:
         if self.widget_cls is None:
+            self.loaded = True
             return
         future = self.thumbs.request(self.member.path, self.member.digest, self.thumb_size)
         if future.done():
@@ -125,7 +137,7 @@ class Picture(Center):
         """Switch to another member's picture (flip, zoom navigation)."""
         self.member = member
         self.loaded = False
-        self.on_mount()
+        self.load()
 
 
 class ImageCard(Vertical):
@@ -151,6 +163,17 @@ class ImageCard(Vertical):
 
     def on_mount(self) -> None:
         self.set_action(self.action)
+
+    def bind(self, group: Group, index: int, action: str, suggested: bool, marks: dict[str, set[int]]) -> None:
+        """Show another member (cards are reused from group to group: no remount, no restyle)."""
+        self.group = group
+        self.index = index
+        self.member = group.members[index]
+        self.suggested = suggested
+        self.marks = marks
+        if self.picture.member is not self.member:
+            self.picture.show_member(self.member)
+        self.set_action(action)
 
     def set_action(self, action: str) -> None:
         self.action = action

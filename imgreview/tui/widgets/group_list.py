@@ -1,77 +1,120 @@
-"""The side panel: one row per group (id, kind, size, decided, flags), filtered.
+"""The side panel: one row per group (decided mark, id, kind, size, flags, deletes), filtered.
 
-An OptionList, not a ListView: it renders only the visible rows, so 10,000 groups mount in
-a fraction of a second.
+A virtual list on Textual's line API: only the rows on screen are ever rendered, so showing,
+filtering or updating 10,000 groups costs the same as 40. (Measured with 10,000 groups:
+``OptionList`` needed seconds to set its options, because it measures every option's height up
+front; ``ListView`` mounts one widget per row and is slower still.)
 """
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import OptionList
-from textual.widgets.option_list import Option
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ..messages import GroupChosen
 from ..state import ReviewState
 
+MARK_STYLE = {
+    "distinct": ("≠", Style(color="cyan")),
+    "stale": ("!", Style(color="yellow", bold=True)),
+    "decided": ("✓", Style(color="green")),
+    "undecided": ("·", Style(dim=True)),
+}
+FLAG_STYLE = Style(color="red", bold=True)
+DELETE_STYLE = Style(color="red")
+CURSOR_STYLE = Style(reverse=True, bold=True)
 
-def group_prompt(state: ReviewState, gi: int) -> Text:
+
+def group_row(state: ReviewState, gi: int) -> list[Segment]:
+    """The row's segments, without padding (also what the tests read)."""
     g, st = state.groups[gi], state.status[gi]
-    if st.distinct:
-        mark, style = "≠", "cyan"
-    elif st.stale:
-        mark, style = "!", "yellow"
-    elif st.decided:
-        mark, style = "✓", "green"
-    else:
-        mark, style = "·", "dim"
+    key = "distinct" if st.distinct else "stale" if st.stale else "decided" if st.decided else "undecided"
+    mark, mark_style = MARK_STYLE[key]
     flags = ("C" if g.label_conflict else " ") + ("L" if g.split_leak else " ")
-    text = Text()
-    text.append(mark, style=style)
-    text.append(f" {g.id:>6} {g.kind:<5} {len(g.members):>3} ")
-    text.append(flags, style="bold red")
+    segments = [Segment(mark, mark_style), Segment(f" {g.id} {g.kind:<5} {len(g.members):>3} "),
+                Segment(flags, FLAG_STYLE)]
     if st.deletes:
-        text.append(f" −{st.deletes}", style="red")
-    return text
+        segments.append(Segment(f" −{st.deletes}", DELETE_STYLE))
+    return segments
 
 
-class GroupList(OptionList, can_focus=False):
-    """Visible groups in review order; the highlighted row is the group on screen."""
+def row_text(state: ReviewState, gi: int) -> str:
+    return "".join(s.text for s in group_row(state, gi))
+
+
+class GroupList(ScrollView, can_focus=False):
+    """Visible groups in review order; the cursor row is the group on screen. Click a row to open it."""
+
+    DEFAULT_CSS = """
+    GroupList { scrollbar-size-vertical: 1; }
+    """
 
     def __init__(self, state: ReviewState, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.state = state
         self.order: list[int] = []
         self._row: dict[int, int] = {}
-        self._syncing = False
+        self.cursor: int | None = None
+        self._cache: dict[int, list[Segment]] = {}
 
+    # ------------------------------------------------------------------ content
     def show(self, order: list[int]) -> None:
         self.order = order
         self._row = {gi: row for row, gi in enumerate(order)}
-        self.set_options(Option(group_prompt(self.state, gi)) for gi in order)
+        self._cache.clear()
+        self.cursor = None
+        self.virtual_size = Size(self.size.width or 36, len(order))
+        self.scroll_to(y=0, animate=False)
+        self.refresh()
+
+    @property
+    def option_count(self) -> int:
+        return len(self.order)
+
+    @property
+    def highlighted(self) -> int | None:
+        return self.cursor
 
     def row_of(self, gi: int) -> int | None:
         return self._row.get(gi)
 
     def mark_current(self, gi: int) -> None:
         row = self._row.get(gi)
-        if row is None or self.highlighted == row:
+        if row is None or row == self.cursor:
             return
-        self._syncing = True
-        try:
-            self.highlighted = row
-        finally:
-            self._syncing = False
+        self.cursor = row
+        # keep the cursor visible with a little context around it
+        self.scroll_to_region(Region(0, max(0, row - 2), 1, 5), animate=False, immediate=True)
+        self.refresh()
 
     def update_groups(self, groups: list[int]) -> None:
         for gi in groups:
-            row = self._row.get(gi)
-            if row is not None:
-                self.replace_option_prompt_at_index(row, group_prompt(self.state, gi))
+            self._cache.pop(gi, None)
+        self.refresh()
 
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        event.stop()  # the app moves the highlight itself; only a click (OptionSelected) chooses
+    # ------------------------------------------------------------------ drawing
+    def render_line(self, y: int) -> Strip:
+        row = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if row >= len(self.order):
+            return Strip.blank(width, base)
+        gi = self.order[row]
+        segments = self._cache.get(gi)
+        if segments is None:
+            segments = self._cache[gi] = group_row(self.state, gi)
+        style = base + CURSOR_STYLE if row == self.cursor else base
+        return Strip(segments).apply_style(style).adjust_cell_length(width, style)
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.order))
+
+    def on_click(self, event: events.Click) -> None:
         event.stop()
-        if event.option_index < len(self.order):
-            self.post_message(GroupChosen(self.order[event.option_index]))
+        row = self.scroll_offset.y + event.y
+        if 0 <= row < len(self.order):
+            self.post_message(GroupChosen(self.order[row]))

@@ -67,22 +67,37 @@ class GroupView(Vertical):
         scroller.display = gi is not None
         self.query_one("#group-title").display = gi is not None
         self.group_index = gi
-        await scroller.remove_children()
         if gi is None:
+            await scroller.remove_children()
             return
         g = self.state.groups[gi]
         marks = highlights(g.members)
         best = self.state.suggested(gi)
-        cards = [ImageCard(g, k, self.widget_cls, self.thumbs, self.state.action(m), k == best, marks)
-                 for k, m in enumerate(g.members)]
-        self.query_one("#group-title", Static).update(self.title_text(gi))
-        self.size_cards(cards)
-        await scroller.mount_all(cards)
-        self.focus_member(min(member, len(cards) - 1))
+        actions = [self.state.action(m) for m in g.members]
+        existing = self.cards
+        with self.app.batch_update():  # one repaint for the whole swap
+            self.query_one("#group-title", Static).update(self.title_text(gi))
+            for k, card in enumerate(existing):
+                if k < len(g.members):
+                    card.bind(g, k, actions[k], k == best, marks)
+                    card.display = True
+                else:
+                    card.display = False
+            new = [ImageCard(g, k, self.widget_cls, self.thumbs, actions[k], k == best, marks)
+                   for k in range(len(existing), len(g.members))]
+            if new:
+                await scroller.mount_all(new)
+            self.size_cards()
+            self.focus_member(min(member, len(g.members) - 1))
+
+    @property
+    def shown_cards(self) -> list[ImageCard]:
+        n = 0 if self.group_index is None else len(self.state.groups[self.group_index].members)
+        return self.cards[:n]
 
     def size_cards(self, cards: list[ImageCard] | None = None) -> None:
         """Share the width between the cards; below MIN_CARD columns each, the strip scrolls."""
-        cards = self.cards if cards is None else cards
+        cards = self.shown_cards if cards is None else cards
         if not cards:
             return
         available = self.size.width or self.app.size.width
@@ -94,7 +109,7 @@ class GroupView(Vertical):
         self.size_cards()
 
     def focus_member(self, k: int) -> None:
-        cards = self.cards
+        cards = self.shown_cards
         if not cards:
             return
         k = max(0, min(k, len(cards) - 1))
@@ -107,6 +122,6 @@ class GroupView(Vertical):
         gi = self.group_index
         if gi is None:
             return
-        for card in self.cards:
+        for card in self.shown_cards:
             card.set_action(self.state.action(card.member))
         self.query_one("#group-title", Static).update(self.title_text(gi))

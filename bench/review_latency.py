@@ -1,0 +1,213 @@
+"""Review latency on a large session: time to the first group, and to the next group once cached.
+
+Synthesizes a session like a scan of 100,000 images with 10,000 duplicate groups (2-5 files each),
+whose members point at a few hundred real small JPEGs, plus a journal with decisions in the first
+2,000 groups. Then, headless with Pilot and the half-cell renderer (the most expensive one to
+draw, since every cell is a styled character):
+
+* ``first group``: from loading ``scan.json`` + replaying the journal to the first undecided
+  group on screen with its pictures painted;
+* ``next group``: pressing ``n`` until the next group is on screen with its pictures painted,
+  after the thumbnails were prefetched (the app prefetches the next groups itself).
+
+Usage: ``python bench/review_latency.py [--groups 10000] [--images 100000] [--real 300] [--steps 60]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from imgreview.journal import Change, Journal  # noqa: E402
+from imgreview.model import Group, Member, ScanResult  # noqa: E402
+from imgreview.session import Session  # noqa: E402
+
+
+def make_images(folder: Path, n: int) -> list[Path]:
+    rng = np.random.default_rng(0)
+    out = []
+    for k in range(n):
+        w, h = int(rng.integers(320, 1024)), int(rng.integers(240, 768))
+        base = rng.integers(0, 256, (h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8)
+        img = Image.fromarray(base, "RGB").resize((w, h), Image.Resampling.BICUBIC)
+        d = ImageDraw.Draw(img)
+        d.ellipse([w // 4, h // 4, 3 * w // 4, 3 * h // 4], fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+        p = folder / f"img{k:04d}.jpg"
+        img.save(p, quality=88)
+        out.append(p)
+    return out
+
+
+def make_session(folder: Path, groups: int, images: int, real: list[Path]) -> Session:
+    rng = np.random.default_rng(1)
+    root = str(folder)
+    result_groups = []
+    members_total = 0
+    for gi in range(groups):
+        n = int(rng.integers(2, 6))
+        members = []
+        for k in range(n):
+            src = real[(gi * 5 + k) % len(real)]
+            members.append(Member(
+                path=str(src) if k == 0 else f"{root}/split{k}/label{gi % 50}/file{gi:05d}_{k}.jpg",
+                digest=f"{gi:08x}{k:024x}", distance=int(rng.integers(0, 10)) if k else 0,
+                size=int(rng.integers(20_000, 900_000)), width=640, height=480, format="JPEG", mode="RGB",
+                mtime=1.7e9 + gi, root=root, label=f"label{gi % 50}", split=("train", "val", "test")[k % 3]))
+        members_total += n
+        result_groups.append(Group(f"g{gi:06d}", "exact" if gi % 3 == 0 else "near", 8, members[0].path, members,
+                                   label_conflict=gi % 97 == 0, split_leak=gi % 89 == 0))
+    # real files behind every member path: link the synthetic names to the real JPEGs
+    for g in result_groups:
+        for k, m in enumerate(g.members):
+            if k:
+                p = Path(m.path)
+                p.parent.mkdir(parents=True, exist_ok=True)
+                if not p.exists():
+                    p.symlink_to(real[(int(g.id[1:]) * 5 + k) % len(real)])
+    result = ScanResult(roots=[root], settings={}, stats={"images": images, "files": images}, groups=result_groups,
+                        errors=[])
+    session = Session(folder / ".imgreview")
+    session.create([root])
+    session.save_result(result)
+    journal = Journal(session.journal_path)
+    for g in result_groups[:2000]:
+        journal.decide([Change(m.path, m.digest, "keep" if k == 0 else "delete") for k, m in enumerate(g.members)],
+                       group=g.id)
+    print(f"session: {groups:,} groups, {members_total:,} grouped files of {images:,} images, "
+          f"2,000 groups decided; scan.json {session.result_path.stat().st_size / 1e6:.1f} MB", flush=True)
+    return session
+
+
+async def pictures_painted(app, pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    from imgreview.tui.widgets.card import ImageCard
+
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        cards = app.group_view.shown_cards
+        if cards and all(c.picture.loaded for c in cards):
+            break
+        await asyncio.sleep(0.002)
+    await pilot.pause()  # one refresh with the pictures
+
+
+async def measure(session: Session, steps: int, size: tuple[int, int],
+                  graphics: str = "halfcell") -> dict[str, float | list[float]]:
+    from imgreview.tui.app import ReviewApp
+    from imgreview.tui.graphics import choose_renderer
+    from imgreview.tui.state import ReviewState
+
+    renderer = choose_renderer(graphics)
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = session.load_result()
+    t_load = time.perf_counter()
+    journal = Journal(session.journal_path)
+    state = ReviewState(result, journal)
+    t_state = time.perf_counter()
+    app = ReviewApp(state, renderer)
+    out: dict[str, float | list[float]] = {}
+    async with app.run_test(size=size) as pilot:
+        await pictures_painted(app, pilot)
+        t_first = time.perf_counter()
+        out.update(load=t_load - t0, state=t_state - t_load, first=t_first - t0, first_cpu=time.process_time() - c0)
+        cold: list[float] = []
+        warm: list[float] = []
+        warm_cpu: list[float] = []
+        for k in range(steps):
+            # let the prefetch of the next groups finish (a person looks at a group for a while)
+            nxt = app.order[(app.position or 0) + 1]
+            for m in state.groups[nxt].members:
+                await asyncio.wrap_future(app.thumbs.request(m.path, m.digest))
+            t, c = time.perf_counter(), time.process_time()
+            await pilot.press("n")
+            await pictures_painted(app, pilot)
+            warm.append(time.perf_counter() - t)
+            warm_cpu.append(time.process_time() - c)
+        # cold: jump far away, nothing prefetched
+        for k in range(min(10, steps)):
+            target = app.order[-1 - 7 * k]
+            t = time.perf_counter()
+            await app.show_group(target)
+            await pictures_painted(app, pilot)
+            cold.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        await pilot.press("2")  # filter: undecided (rebuilds the list)
+        await pilot.pause()
+        out["filter"] = time.perf_counter() - t
+        out.update(warm=warm, cold=cold, warm_cpu=warm_cpu)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--groups", type=int, default=10_000)
+    ap.add_argument("--images", type=int, default=100_000)
+    ap.add_argument("--real", type=int, default=300)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--size", default="160x48", help="terminal COLSxROWS")
+    ap.add_argument("--graphics", default="halfcell", choices=("halfcell", "sixel", "kitty", "none"),
+                    help="renderer to time (sixel/kitty: encoding cost only; headless)")
+    ap.add_argument("--dir", help="work folder, kept and reused by later runs (default: a temporary one)")
+    ap.add_argument("--profile", help="write a cProfile of the measurement to this file")
+    args = ap.parse_args()
+    cols, rows = (int(x) for x in args.size.split("x"))
+    with tempfile.TemporaryDirectory(prefix="imgreview-bench-") as tmp:
+        folder = Path(args.dir or tmp)
+        (folder / "real").mkdir(parents=True, exist_ok=True)
+        t = time.perf_counter()
+        session = Session(folder / ".imgreview")
+        if args.dir and session.result_path.exists():
+            print(f"reusing the session in {folder}", flush=True)
+        else:
+            real = make_images(folder / "real", args.real)
+            session = make_session(folder, args.groups, args.images, real)
+            print(f"setup {time.perf_counter() - t:.1f} s", flush=True)
+        if args.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            r = prof.runcall(asyncio.run, measure(session, args.steps, (cols, rows), args.graphics))
+            prof.dump_stats(args.profile)
+        else:
+            r = asyncio.run(measure(session, args.steps, (cols, rows), args.graphics))
+    warm, cold = r["warm"], r["cold"]
+    assert isinstance(warm, list) and isinstance(cold, list)
+
+    def ms(x: float) -> str:
+        return f"{x * 1000:.0f} ms"
+
+    report = {
+        "load scan.json": ms(r["load"]),  # type: ignore[arg-type]
+        "journal replay + state": ms(r["state"]),  # type: ignore[arg-type]
+        "first group painted (from start)": ms(r["first"]),  # type: ignore[arg-type]
+        "first group, CPU time of this process": ms(r["first_cpu"]),  # type: ignore[arg-type]
+        "next group, cached: median": ms(statistics.median(warm)),
+        "next group, cached: median CPU time": ms(statistics.median(r["warm_cpu"])),  # type: ignore[arg-type]
+        "next group, cached: p95": ms(sorted(warm)[int(0.95 * (len(warm) - 1))]),
+        "next group, cached: max": ms(max(warm)),
+        "jump to a far group, not cached: median": ms(statistics.median(cold)),
+        "filter undecided (rebuild list)": ms(r["filter"]),  # type: ignore[arg-type]
+    }
+    width = max(map(len, report))
+    print(f"renderer {args.graphics}, terminal {cols}x{rows}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times grow with load)")
+    for k, v in report.items():
+        print(f"{k:<{width}}  {v}")
+    print(json.dumps({k: round(v * 1000, 1) if isinstance(v, float) else None for k, v in r.items()
+                      if isinstance(v, float)}))
+
+
+if __name__ == "__main__":
+    main()
