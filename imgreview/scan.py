@@ -129,7 +129,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
                     failures[path] = item
             else:
                 todo.append(path)
-        gone = [p for p in cache.paths() if _under(p, roots) and p not in entries]
+        gone = [p for p in cache.paths() if p not in entries and _under(p, roots)]
         vanished = cache.forget(gone) if gone else 0
 
         total = len(todo)

@@ -96,8 +96,8 @@ def walk(roots: list[str], options: WalkOptions | None = None) -> WalkResult:
             name = entry.name
             if not opts.hidden and name.startswith("."):
                 continue
-            rel = os.path.relpath(entry.path, root)
-            if opts.excludes and _excluded(rel, name, opts.excludes):
+            # relpath is costly (a third of a rescan's walk): only computed when there are excludes
+            if opts.excludes and _excluded(os.path.relpath(entry.path, root), name, opts.excludes):
                 continue
             try:
                 is_link = entry.is_symlink()
