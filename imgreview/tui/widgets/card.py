@@ -52,24 +52,29 @@ def facts(m: Member, group: Group, index: int, action: str, suggested: bool, mar
         t.append("label ", style="dim")
         t.append(m.label or "?", style="magenta")
         if m.split:
-            t.append("  split ", style="dim")
+            t.append("  ")
+            t.append("split ", style="dim")
             t.append(m.split, style="magenta")
         t.append("\n")
     t.append(f"{m.width}×{m.height}", style=hi if index in marks.get("largest", ()) else "")
     t.append("  ")
     t.append(human_bytes(m.size), style=hi if index in marks.get("biggest", ()) else "")
-    t.append(f"  {m.format or '?'}")
+    t.append("  ")
+    t.append(m.format or "?")
     t.append("\n")
     when, source = date_of(m)
     t.append(when, style=hi if index in marks.get("oldest", ()) else "")
-    t.append(f" ({source})" if source else "", style="dim")
+    if source:
+        t.append(" ")
+        t.append(f"({source})", style="dim")
     t.append("\n")
     if m.path == group.reference:
         t.append("reference", style="cyan")
     else:
         t.append(f"distance {m.distance}", style="cyan")
     if m.exact:
-        t.append("  exact copy", style="bold cyan")
+        t.append("  ")
+        t.append("exact copy", style="bold cyan")
     if full:
         t.append("\n")
         t.append(f"mode {m.mode or '?'}  digest {m.digest[:16]}", style="dim")

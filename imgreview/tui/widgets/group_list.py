@@ -50,7 +50,7 @@ class GroupList(ScrollView, can_focus=False):
     """Visible groups in review order; the cursor row is the group on screen. Click a row to open it."""
 
     DEFAULT_CSS = """
-    GroupList { scrollbar-size-vertical: 1; }
+    GroupList { scrollbar-size-vertical: 1; overflow-x: hidden; }
     """
 
     def __init__(self, state: ReviewState, **kwargs: object) -> None:
@@ -67,7 +67,7 @@ class GroupList(ScrollView, can_focus=False):
         self._row = {gi: row for row, gi in enumerate(order)}
         self._cache.clear()
         self.cursor = None
-        self.virtual_size = Size(self.size.width or 36, len(order))
+        self.virtual_size = Size(self.scrollable_content_region.width, len(order))
         self.scroll_to(y=0, animate=False)
         self.refresh()
 
@@ -111,7 +111,7 @@ class GroupList(ScrollView, can_focus=False):
         return Strip(segments).apply_style(style).adjust_cell_length(width, style)
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self.order))
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.order))
 
     def on_click(self, event: events.Click) -> None:
         event.stop()

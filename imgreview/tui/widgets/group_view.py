@@ -68,6 +68,9 @@ class GroupView(Vertical):
         self.query_one("#group-title").display = gi is not None
         self.group_index = gi
         if gi is None:
+            self.query_one("#empty", Static).update(
+                "No duplicate groups here: nothing to review." if not len(self.state)
+                else "No group matches this filter: press v or 1 to see all groups.")
             await scroller.remove_children()
             return
         g = self.state.groups[gi]
