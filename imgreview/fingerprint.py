@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -124,10 +125,19 @@ def fingerprint_file(path: str, settings: HashSettings) -> Fingerprint | Failure
     """Fingerprint the file at ``path``. Never raises for bad input: returns a :class:`Failure`."""
     size = mtime_ns = 0
     try:
-        with open(path, "rb") as fh:
-            st = os.fstat(fh.fileno())
+        # O_NONBLOCK: a FIFO swapped in after the walk must not hang the scan (no effect on files).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            st = os.fstat(fd)
             size, mtime_ns = st.st_size, st.st_mtime_ns
-            data = fh.read()
+            if stat.S_ISDIR(st.st_mode):
+                return Failure(path, size, mtime_ns, "is a directory")
+            if not stat.S_ISREG(st.st_mode):
+                return Failure(path, size, mtime_ns, "not a regular file")
+            with open(fd, "rb", closefd=False) as fh:
+                data = fh.read()
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         return Failure(path, size, mtime_ns, "vanished before it could be read")
     except PermissionError:

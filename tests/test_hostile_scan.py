@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -221,6 +222,35 @@ def test_file_deleted_between_walk_and_hash(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(scan_module, "walk", real_walk)
     again = scan([str(root)], ONE_JOB, Session(tmp_path / "s"))
     assert not again.errors and again.stats["files"] == 3
+
+
+def test_fifo_swapped_in_between_walk_and_hash_does_not_hang(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "root"
+    for k in range(2):
+        save(scene(k), root / f"p{k}.jpg", quality=90)
+    fifo = root / "p1.jpg"
+    real_walk = scan_module.walk
+
+    def walk_then_swap(*args: object, **kwargs: object) -> object:
+        result = real_walk(*args, **kwargs)
+        fifo.unlink()
+        os.mkfifo(fifo)
+        return result
+
+    monkeypatch.setattr(scan_module, "walk", walk_then_swap)
+    done: list[object] = []
+    worker = threading.Thread(target=lambda: done.append(scan([str(root)], ONE_JOB, Session(tmp_path / "s"))),
+                              daemon=True)
+    worker.start()
+    worker.join(60)
+    if worker.is_alive():  # blocked opening the FIFO: release it, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(10)
+        pytest.fail("the scan hung on a FIFO")
+    result = done[0]
+    errors = {e.path: e.error for e in result.errors}  # type: ignore[attr-defined]
+    assert errors == {str(fifo): "not a regular file"}
 
 
 def test_file_replaced_after_scan_is_rehashed(tmp_path: Path) -> None:
