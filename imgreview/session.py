@@ -127,7 +127,10 @@ class Session:
             raise SessionError(f"{exc}; rescan with `imgreview scan ROOT --session {self.path}`") from exc
 
     def save_result(self, result: ScanResult) -> None:
-        result.save(self.result_path)
+        try:
+            result.save(self.result_path)
+        except OSError as exc:  # disk full, read-only: the previous result stays as it was
+            raise SessionError(f"cannot write {self.result_path}: {exc.strerror or exc}") from exc
 
     # ------------------------------------------------------------------ lock
     def lock(self, purpose: str = "") -> None:

@@ -341,6 +341,61 @@ def test_damaged_scan_json_is_a_clear_error(scanned: tuple[Path, Path], case: st
     Session(session).load_result()
 
 
+class _FullDb:
+    """A cache connection on a disk that just filled up: reads work, writes fail."""
+
+    def __init__(self, real: sqlite3.Connection) -> None:
+        self.real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+    def __enter__(self) -> object:
+        return self.real.__enter__()
+
+    def __exit__(self, *exc: object) -> object:
+        return self.real.__exit__(*exc)
+
+    def executemany(self, *args: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_cache_disk_full_during_scan_is_a_clear_error(scanned: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    root, session = scanned
+    save(scene(4242, (64, 48)), root / "new.png")  # something to hash and store
+    real_init = FingerprintCache.__init__
+
+    def init(self: FingerprintCache, path: Path) -> None:
+        real_init(self, path)
+        self.db = _FullDb(self.db)  # type: ignore[assignment]
+
+    monkeypatch.setattr(FingerprintCache, "__init__", init)
+    result_before = (session / "scan.json").read_bytes()
+    code, err = run_main(capsys, "scan", root, "--session", session, "-q", "-j", "1")
+    assert code == 2, err
+    assert "fingerprint cache" in err and "database or disk is full" in err
+    assert (session / "scan.json").read_bytes() == result_before
+
+
+def test_result_disk_full_keeps_the_previous_result(scanned: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import imgreview.model as model
+
+    root, session = scanned
+    before = (session / "scan.json").read_bytes()
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(model, "write_atomic", full)
+    code, err = run_main(capsys, "scan", root, "--session", session, "-q", "-j", "1")
+    assert code == 2, err
+    assert "cannot write" in err and "scan.json" in err and "No space left on device" in err
+    assert (session / "scan.json").read_bytes() == before
+    Session(session).load_result()
+
+
 # ---------------------------------------------------------------- journal: garbage lines
 def _decide(journal: Journal, path: str, digest: str, action: str = "delete", group: str = "g1") -> int:
     return journal.decide([Change(path, digest, action)], group)
