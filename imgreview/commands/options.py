@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..dataset import LAYOUTS
 from ..session import Session, SessionError, default_session_dir
-from ..settings import DEFAULT_MAX_PIXELS, ENGINES, HASH_ALGORITHMS, HashSettings, ScanSettings
+from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, ENGINES, HASH_ALGORITHMS, HashSettings, ScanSettings
 from ..walk import resolve_roots
 
 
@@ -29,7 +29,7 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
                    help="hash side: 8 = 64 bits (default), 16 = 256 bits")
     g.add_argument("-t", "--threshold", type=int, metavar="BITS",
                    help="largest Hamming distance between near duplicates "
-                        "(default: chosen per hash by the benchmark, 10 for 64-bit phash)")
+                        f"(default: chosen per hash by the benchmark, {DEFAULT_THRESHOLDS[('phash', 8)]} for 64-bit phash)")
     g.add_argument("--engine", choices=ENGINES, default="auto",
                    help="pair search: exact multi-index hashing, NGT graph index, or auto (default)")
     g.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker processes (default: all cores)")
