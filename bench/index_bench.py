@@ -14,6 +14,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/index_bench.py                  # 100k/64-bit, 100k/256-bit, 1M/64-bit
     .venv/bin/python bench/index_bench.py --sizes 100000 --no-256 --repeat 1
     .venv/bin/python bench/index_bench.py --ngt-1m          # also NGT at 1M (slow: tens of minutes)
+    .venv/bin/python bench/index_bench.py --configs 1000000:64:12,100000:256:40 --ngt 30:0.1 --workers 2
 
 Results: a markdown table on stdout and ``bench/data/index/results.json``; ``--plot`` writes
 ``bench/index_bench.png`` (needs matplotlib).
@@ -146,6 +147,8 @@ def best_of(spec: dict, repeat: int) -> dict:
 
 
 def configurations(args: argparse.Namespace) -> list[tuple[int, int, int]]:
+    if args.configs:
+        return [tuple(int(x) for x in c.split(":")) for c in args.configs.split(",")]  # type: ignore[misc]
     out = [(n, 64, 10) for n in args.sizes]
     if not args.no_256:
         out.append((100_000, 256, 40))
@@ -156,6 +159,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--configs", help="explicit runs N:BITS:THRESHOLD,... (overrides --sizes/--no-256)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 1], help="exact-engine threads to try")
+    parser.add_argument("--out", default="results.json", help="results file name in bench/data/index/")
     parser.add_argument("--no-256", action="store_true", help="skip the 256-bit (hash size 16) run")
     parser.add_argument("--repeat", type=int, default=3, help="best of N for 100k runs (1M runs once)")
     parser.add_argument("--ngt", default="30:0.1,10:0.1,30:0.3", help="k:epsilon settings for NGT")
@@ -172,8 +178,8 @@ def main() -> None:
         truth = DATA / f"exact-{n}-{nbits}-{threshold}.npz"
         repeat = args.repeat if n <= 200_000 else 1
         base = {"data": str(data), "nbits": nbits, "threshold": threshold}
-        for workers in (2, 1):
-            spec = {**base, "engine": "exact", "workers": workers, "save": str(truth) if workers == 2 else None}
+        for w, workers in enumerate(args.workers):
+            spec = {**base, "engine": "exact", "workers": workers, "save": str(truth) if w == 0 else None}
             r = best_of(spec, repeat)
             rows.append({"n": n, "nbits": nbits, "threshold": threshold, "engine": f"exact, {workers} thread(s)", **r})
             print(_row(rows[-1]), file=sys.stderr, flush=True)
@@ -190,10 +196,10 @@ def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "python": platform.python_version(),
             "numpy": np.__version__, "nproc": os.cpu_count(), "loadavg": os.getloadavg()}
-    (DATA / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    (DATA / args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     print(table(rows))
     if args.plot:
-        plot(rows, ROOT / "bench" / "index_bench.png")
+        plot(rows, ROOT / "bench" / args.out.replace("results", "index_bench").replace(".json", ".png"))
 
 
 def _row(r: dict) -> str:
