@@ -119,6 +119,7 @@ class Session:
         return list(meta.get("roots", []))
 
     def load_result(self) -> ScanResult:
+        self.read_meta()  # a session from a newer imgreview, or not a session at all: refuse
         if not self.result_path.exists():
             raise SessionError(f"no scan in {self.path} yet: run `imgreview scan ROOT` first")
         try:

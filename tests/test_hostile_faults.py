@@ -253,6 +253,26 @@ def test_damaged_or_newer_session_json_is_a_clear_error(scanned: tuple[Path, Pat
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("command", ["review", "export", "apply"])
+def test_every_command_refuses_a_session_from_a_newer_version(scanned: tuple[Path, Path], command: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    _, session = scanned
+    (session / "session.json").write_bytes(SESSION_JSON["newer"][0])
+    state = tree_state(session)
+    q = session.parent / "q"
+    args = [command, "--session", str(session), *(["--move-to", str(q)] if command == "apply" else [])]
+    if command == "review":  # the real process: it must stop before opening the screen
+        proc = cli(*args, timeout=90, stdin=subprocess.DEVNULL)
+        code, err = proc.returncode, proc.stderr
+        assert "Traceback" not in err
+    else:
+        code, err = run_main(capsys, *args)
+    assert code == 2, err
+    assert "newer imgreview" in err
+    after = {k: v for k, v in tree_state(session).items() if not k.endswith(b"/lock")}  # the lock may be taken
+    assert after == state and not q.exists()
+
+
 def corrupt_middle(path: Path) -> None:
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
