@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ import pytest
 from imgreview.cli import main
 from imgreview.journal import Change, Journal
 from imgreview.model import ScanResult
-from imgreview.quarantine import MANIFEST_NAME
+from imgreview.quarantine import MANIFEST_NAME, TEST_PAUSE_ENV
 from imgreview.scan import scan
 from imgreview.session import Session
 from imgreview.settings import ScanSettings
@@ -193,3 +196,50 @@ def test_apply_skips_unreadable_and_unmovable_files(tmp_path: Path) -> None:
     assert "Permission denied" in lines and lines.count("dup.png") >= 2
     moved = os.fsencode(root / "open" / "dup.png")
     assert {k: v for k, v in before.items() if k != moved} == after  # nothing else changed
+
+
+def test_sigkill_during_apply_of_the_hostile_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Killed mid-apply: restore straight away gives the tree back; so does rerun + restore."""
+    corpus = make_corpus(tmp_path / "c")
+    session = Session(tmp_path / "s")
+    result = scan([str(corpus.root)], ONE_JOB, session)
+    marked = keep_references(session, result, first=True)
+    before = {**tree_state(corpus.root), **tree_state(corpus.outside)}
+    q = tmp_path / "q"
+
+    def killed_apply() -> None:
+        proc = subprocess.Popen([PYTHON, "-m", "imgreview", "apply", "-q", "--session", str(session.path),
+                                 "--move-to", str(q)], env={**env(), TEST_PAUSE_ENV: "3"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            seen = b""
+            deadline = time.monotonic() + 120
+            while b"imgreview-test: paused" not in seen:
+                assert proc.poll() is None, seen
+                assert time.monotonic() < deadline, "apply never reached the pause"
+                ready, _, _ = select.select([proc.stderr], [], [], 1.0)
+                if ready:
+                    seen += os.read(proc.stderr.fileno(), 4096)  # type: ignore[union-attr]
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()  # type: ignore[union-attr]
+        assert proc.returncode == -signal.SIGKILL
+        gone = [p for p in marked if not os.path.lexists(os.fsencode(p))]
+        assert len(gone) == 3  # three moved, the fourth recorded but not moved
+
+    killed_apply()
+    code, _, err = run_main(capsys, "restore", q, "-q")
+    assert code == 0, err
+    assert {**tree_state(corpus.root), **tree_state(corpus.outside)} == before
+
+    killed_apply()
+    code, out, err = run_main(capsys, "apply", "--session", session.path, "--move-to", q, "-q")
+    assert code == 0, err
+    assert not any(os.path.lexists(os.fsencode(p)) for p in marked)
+    code, _, err = run_main(capsys, "restore", q, "-q")
+    assert code == 0, err
+    assert {**tree_state(corpus.root), **tree_state(corpus.outside)} == before
