@@ -147,6 +147,7 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
         await pilot.pause()
         out["filter"] = time.perf_counter() - t
         out.update(warm=warm, cold=cold, warm_cpu=warm_cpu)
+
     return out
 
 

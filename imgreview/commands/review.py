@@ -107,9 +107,12 @@ def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...], gra
     app.run()
     if app.return_code not in (None, 0):
         return int(app.return_code)
-    print(
-        f"{state.decided_groups:,} of {len(state):,} groups decided, {state.delete_files:,} files marked delete. "
-        f"Decisions are saved in {session.journal_path}; run the same command to continue.",
-        file=sys.stderr,
-    )
+    try:
+        print(
+            f"{state.decided_groups:,} of {len(state):,} groups decided, {state.delete_files:,} files marked "
+            f"delete. Decisions are saved in {session.journal_path}; run the same command to continue.",
+            file=sys.stderr,
+        )
+    except OSError:  # the terminal is gone (SIGHUP): the journal is already safe
+        pass
     return 0
