@@ -13,6 +13,7 @@ images (flat fills, smooth gradients) whose hashes are degenerate.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -328,10 +329,15 @@ def is_low_information(gray: np.ndarray, bits: np.ndarray) -> bool:
     ones = int(bits.sum())
     if min(ones, len(bits) - ones) <= max(1, len(bits) // 32):
         return True
-    g = gray.astype(np.float64)
-    n = g.shape[0]
+    g = gray.astype(np.float64).ravel()
+    design, solve = _plane_fit(gray.shape[0])
+    residual = g - design @ (solve @ g)  # least-squares plane, solver precomputed once per side
+    return float(residual.std()) < LOWINFO_RESIDUAL
+
+
+@functools.lru_cache(maxsize=4)
+def _plane_fit(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Design matrix of a plane over an n×n grid and its pseudo-inverse (the least-squares solver)."""
     yy, xx = np.mgrid[0:n, 0:n]
     design = np.column_stack([np.ones(n * n), xx.ravel(), yy.ravel()])
-    coef, *_ = np.linalg.lstsq(design, g.ravel(), rcond=None)
-    residual = g.ravel() - design @ coef
-    return float(residual.std()) < LOWINFO_RESIDUAL
+    return design, np.linalg.pinv(design)
