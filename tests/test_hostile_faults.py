@@ -153,6 +153,46 @@ def test_ctrl_c_during_scan_stores_what_was_hashed_and_says_how_to_continue(tmp_
     assert resumed.stats["cached"] >= kept and len(resumed.groups) == 100
 
 
+# A worker that dies on one file, as under the out-of-memory killer or a crashing codec.
+DYING_WORKER_CLI = """
+import os, signal, sys
+import imgreview.scan as s
+real = s.fingerprint_file
+def maybe_die(path, settings):
+    if os.path.basename(path) == "die.png":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(path, settings)
+s.fingerprint_file = maybe_die
+from imgreview.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_worker_killed_on_one_file_skips_that_file_and_finishes(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    small_dataset(root, 60)
+    save(scene(77, (64, 48)), root / "die.png")
+    out = tmp_path / "out.json"
+    before = tree_state(root)
+    proc = subprocess.run([PYTHON, "-c", DYING_WORKER_CLI, "scan", str(root), "--session", str(tmp_path / "s"),
+                           "--jobs", "2", "-q", "--json", str(out)], env=env(), capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    errors = {e["path"]: e["error"] for e in data["errors"]}
+    assert errors == {str(root / "die.png"): errors[str(root / "die.png")]}
+    assert "decoder process died" in errors[str(root / "die.png")]
+    assert data["stats"]["images"] == 60 and len(data["groups"]) == 30
+    assert tree_state(root) == before
+    # The failure is remembered: the next scan does not feed that file to a decoder again.
+    again = subprocess.run([PYTHON, "-c", DYING_WORKER_CLI, "scan", str(root), "--session", str(tmp_path / "s"),
+                            "--jobs", "2", "-q", "--json", str(out)], env=env(), capture_output=True, text=True,
+                           timeout=180)
+    assert again.returncode == 0, again.stderr
+    data = json.loads(out.read_text())
+    assert data["stats"]["hashed"] == 0 and data["stats"]["errors"] == 1
+
+
 # ---------------------------------------------------------------- two processes on one session
 HOLD_LOCK = """
 import sys
