@@ -2,11 +2,12 @@
 
 Two engines share one interface, :func:`find_pairs`:
 
-* ``exact`` — multi-index hashing. The bits are split into ``m`` chunks; by the pigeonhole
-  principle two hashes within ``t`` bits agree within ``floor(t/m)`` bits on at least one chunk.
-  Each chunk value is looked up with every flip pattern of up to ``floor(t/m)`` bits in a
-  bucket table, and every candidate is verified by an exact popcount of the XOR. Each pair is
-  reported by the first chunk that finds it, so no deduplication pass is needed. Finds all pairs.
+* ``exact`` — multi-index hashing. The bits are split into ``m`` chunks with radii ``r_c``
+  summing to ``t - m + 1``; by the (generalised) pigeonhole principle two hashes within ``t``
+  bits agree within ``r_c`` bits on at least one chunk ``c``. Each chunk value is looked up with
+  every flip pattern of up to ``r_c`` bits in a bucket table, and every candidate is verified by
+  an exact popcount of the XOR. Each pair is reported by the first chunk that finds it, so no
+  deduplication pass is needed. Finds all pairs. Query blocks run on a small thread pool.
 * ``ngt`` — an NGT graph index (``ngtpy``) over the packed hash bytes with the Hamming distance,
   searched for the ``k`` nearest neighbours of every hash within the threshold radius; every
   result is verified the same way. Approximate: recall is measured against ``exact``.
