@@ -7,6 +7,8 @@ reports progress through a callback ``progress(stage, done, total)`` with stages
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 import threading
@@ -235,7 +237,15 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         cache.store(pending, key)
 
     journal = Journal(session.journal_path, read_only=True)
-    result, extra = build_groups(roots, entries, fingerprints, settings, journal.distinct_pairs(), report)
+    distinct = journal.distinct_pairs()
+    key = grouping_key(roots, entries, fingerprints, settings, distinct)
+    reused = _reuse_groups(session, key, roots, settings)
+    if reused is not None:
+        result, extra = reused
+    else:
+        result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report)
+        extra["reused_groups"] = False
+    extra["grouping_key"] = key
     errors = [FileError(path, reason) for path, reason in walked.errors]
     errors += [FileError(f.path, f.error) for f in sorted(failures.values(), key=lambda f: f.path)]
     result.errors = errors
@@ -325,7 +335,11 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
                                 reference=c.files[0][0].path, members=members))
     groups.sort(key=lambda g: (g.reference, g.id))
     report("group", 1, 1)
-    result = ScanResult(
+    return _result(roots, settings, groups), extra
+
+
+def _result(roots: list[str], settings: ScanSettings, groups: list[Group]) -> ScanResult:
+    return ScanResult(
         roots=roots,
         settings={**settings.to_dict(), "imgreview": __version__},
         stats={
@@ -338,7 +352,40 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
         groups=groups,
         errors=[],
     )
-    return result, extra
+
+
+# Stats of the pair search that a reused result carries over.
+_SEARCH_STATS = ("threshold", "engine", "distinct_hashes", "candidate_pairs", "verified_pairs")
+
+
+def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
+                 settings: ScanSettings, distinct: set[tuple[str, str]]) -> str:
+    """A digest of everything the groups depend on: files, contents, hashes, settings, "not duplicates"."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps([__version__, roots, settings.hash.key, settings.effective_threshold, settings.engine,
+                         settings.verify, sorted(distinct)], ensure_ascii=True).encode("ascii"))
+    for path in sorted(fingerprints):
+        fp = fingerprints[path]
+        entry = entries[path]
+        h.update(b"\0".join([os.fsencode(path), fp.digest.encode("ascii"), fp.hash, str(fp.mtime_ns).encode(),
+                              *(os.fsencode(a) for a in entry.aliases)]) + b"\n")
+    return h.hexdigest()
+
+
+def _reuse_groups(session: Session, key: str, roots: list[str], settings: ScanSettings
+                  ) -> tuple[ScanResult, dict[str, object]] | None:
+    """The previous scan's groups when nothing they depend on has changed (an unchanged rescan)."""
+    if not session.result_path.exists():
+        return None
+    try:
+        previous = ScanResult.load(session.result_path)
+    except (OSError, ValueError):
+        return None
+    if previous.stats.get("grouping_key") != key:
+        return None
+    extra: dict[str, object] = {k: previous.stats[k] for k in _SEARCH_STATS if k in previous.stats}
+    extra["reused_groups"] = True
+    return _result(roots, settings, previous.groups), extra
 
 
 def _member(fp: Fingerprint, entry: FileEntry, distance: int, exact: bool) -> Member:

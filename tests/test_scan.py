@@ -129,6 +129,11 @@ def test_rescan_uses_cache_and_notices_changes(tmp_path: Path) -> None:
     second = scan([str(root)], ONE)
     assert second.stats["hashed"] == 0 and second.stats["cached"] == 19
     assert second.to_dict()["groups"] == first.to_dict()["groups"]
+    # Nothing changed: the previous groups are reused without searching pairs again.
+    assert not first.stats["reused_groups"] and second.stats["reused_groups"]
+    assert second.stats["verified_pairs"] == first.stats["verified_pairs"]
+    stricter = scan([str(root)], ScanSettings(jobs=1, threshold=2))
+    assert not stricter.stats["reused_groups"]
     save(scene(99), root / "unique" / "u4.png")  # changed content
     os.utime(root / "unique" / "u4.png", ns=(1, 1))
     (root / "unique" / "u5.png").unlink()
@@ -169,6 +174,7 @@ def test_not_duplicates_decision_splits_the_group_on_rescan(tmp_path: Path) -> N
     group = next(g for g in result.groups if any(m.path.endswith("s1.jpg") for m in g.members))
     Journal(session.journal_path).mark_distinct(group.id, [(m.path, m.digest) for m in group.members])
     again = scan([str(root)], ONE, session)
+    assert not again.stats["reused_groups"]  # the decision changes what the groups depend on
     assert not any(any(m.path.endswith("s1.jpg") for m in g.members) for g in again.groups)
     assert len(again.groups) == len(result.groups) - 1
 

@@ -40,7 +40,7 @@ def run_scan(args: argparse.Namespace) -> ScanResult:
 
 
 def write_json(result: ScanResult, target: str) -> None:
-    text = result.to_json()
+    text = result.to_json(indent=1)
     if target == "-":
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
