@@ -24,7 +24,7 @@ from datetime import datetime
 
 import imagehash
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .settings import HashSettings
 

@@ -260,7 +260,7 @@ def exact_pairs(hashes: np.ndarray, nbits: int, threshold: int, progress: Progre
             if workers == 1:
                 results = (search(c, table, masks, b0, b1) for b0, b1 in blocks)
             else:
-                results = pool.map(lambda b: search(c, table, masks, *b), blocks)
+                results = pool.map(lambda b, c=c, t=table, m=masks: search(c, t, m, *b), blocks)
             for (b0, b1), found in zip(blocks, results, strict=True):
                 for qi, cand, d in found:
                     out_i.append(qi)

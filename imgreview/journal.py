@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from .jsonl import append_records
 
 JOURNAL_VERSION = 1
 FILE_ACTIONS = ("keep", "delete", "undecided")
@@ -228,33 +229,8 @@ class Journal:
     def _write(self, records: list[dict[str, Any]]) -> None:
         if self.read_only:
             raise JournalError("this session is open read-only; the decision was not recorded")
-        data = b"".join(json.dumps(r, ensure_ascii=True).encode("ascii") + b"\n" for r in records)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                start = os.fstat(fd).st_size
-                # Start on a fresh line if a previous write was cut short.
-                if start > 0:
-                    with open(self.path, "rb") as fh:
-                        fh.seek(-1, os.SEEK_END)
-                        if fh.read(1) != b"\n":
-                            data = b"\n" + data
-                try:
-                    view = memoryview(data)
-                    while view:
-                        written = os.write(fd, view)
-                        view = view[written:]
-                    os.fsync(fd)
-                except OSError:
-                    # Take back a partly written batch (disk full, I/O error), so that a replay
-                    # never finds half of a decision that was reported as not recorded.
-                    try:
-                        os.ftruncate(fd, start)
-                    except OSError:
-                        pass  # replay skips the cut-off line
-                    raise
-            finally:
-                os.close(fd)
+            append_records(self.path, records)
         except OSError as exc:
             raise JournalError(
                 f"cannot write the journal {self.path}: {exc.strerror or exc}; the decision was NOT recorded"

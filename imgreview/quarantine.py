@@ -37,6 +37,7 @@ from typing import Any
 
 from .export import Decisions, build_decisions, display_path
 from .journal import Journal
+from .jsonl import append_records
 from .model import Member
 from .session import Session
 from .walk import QUARANTINE_MARKER
@@ -243,22 +244,8 @@ class ManifestWriter:
         records = [record]
         if not self._header_written:
             records.insert(0, self.header)
-        data = b"".join(json.dumps(r, ensure_ascii=True).encode("ascii") + b"\n" for r in records)
         created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            if size > 0:
-                with open(self.path, "rb") as fh:
-                    fh.seek(-1, os.SEEK_END)
-                    if fh.read(1) != b"\n":
-                        data = b"\n" + data  # a previous run was cut mid-line
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_records(self.path, records)
         if created:
             _fsync_dir(str(self.path.parent))
         self._header_written = True

@@ -8,7 +8,7 @@ import errno
 import os
 from pathlib import Path
 
-import imgreview.journal as journal_module
+import imgreview.jsonl as jsonl_module  # where the journal writes its lines
 from imgreview.journal import Journal
 from imgreview.scan import scan
 from imgreview.session import Session
@@ -108,7 +108,7 @@ async def test_review_disk_full_says_not_recorded_and_keeps_going(tmp_path: Path
         await settle(pilot)
         assert len(app.state.journal.decisions) == 1
         content = session.journal_path.read_bytes()
-        monkeypatch.setattr(journal_module, "os", _FullDisk())
+        monkeypatch.setattr(jsonl_module, "os", _FullDisk())
         await pilot.press("right", "d")
         await pilot.press("o")
         await settle(pilot)
