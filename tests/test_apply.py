@@ -5,16 +5,14 @@ from __future__ import annotations
 import errno
 import json
 import os
-import select
 import shutil
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from imagegen import resized, save, scene
+from procs import kill_when_paused
 
 import imgreview.quarantine as quarantine
 from imgreview.cli import main
@@ -275,24 +273,9 @@ def test_apply_killed_with_sigkill_completes_on_rerun(tmp_path: Path) -> None:
     before = tree(root)
     q = tmp_path / "q"
     env = {**os.environ, quarantine.TEST_PAUSE_ENV: "2", "PYTHONPATH": str(Path(__file__).parents[1])}
-    proc = subprocess.Popen([sys.executable, "-m", "imgreview", "apply", "--session", str(session.path),
-                             "--move-to", str(q)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        seen = b""
-        while b"imgreview-test: paused" not in seen:
-            assert proc.poll() is None, seen
-            assert time.monotonic() < deadline, "apply never reached the pause"
-            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-            if ready:
-                seen += os.read(proc.stderr.fileno(), 4096)  # type: ignore[union-attr]
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()  # type: ignore[union-attr]
+    code = kill_when_paused([sys.executable, "-m", "imgreview", "apply", "--session", str(session.path),
+                             "--move-to", str(q)], env)
+    assert code == -signal.SIGKILL
     # killed with two files moved and the third's manifest line written, not moved
     assert len(quarantined(q)) == 2
     lines = (q / MANIFEST_NAME).read_text().splitlines()

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,7 @@ from imgreview.tui.state import ReviewState
 
 from hostile import NON_UTF8_REL, PYTHON, env, make_corpus, permissions_enforceable, tree_state, unprivileged
 from imagegen import resized, save, scene
+from procs import kill_when_paused
 
 ONE_JOB = ScanSettings(jobs=1)
 
@@ -208,26 +207,9 @@ def test_sigkill_during_apply_of_the_hostile_corpus(tmp_path: Path, capsys: pyte
     q = tmp_path / "q"
 
     def killed_apply() -> None:
-        proc = subprocess.Popen([PYTHON, "-m", "imgreview", "apply", "-q", "--session", str(session.path),
-                                 "--move-to", str(q)], env={**env(), TEST_PAUSE_ENV: "3"},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            seen = b""
-            deadline = time.monotonic() + 120
-            while b"imgreview-test: paused" not in seen:
-                assert proc.poll() is None, seen
-                assert time.monotonic() < deadline, "apply never reached the pause"
-                ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-                if ready:
-                    seen += os.read(proc.stderr.fileno(), 4096)  # type: ignore[union-attr]
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stderr.close()  # type: ignore[union-attr]
-        assert proc.returncode == -signal.SIGKILL
+        code = kill_when_paused([PYTHON, "-m", "imgreview", "apply", "-q", "--session", str(session.path),
+                                 "--move-to", str(q)], {**env(), TEST_PAUSE_ENV: "3"})
+        assert code == -signal.SIGKILL
         gone = [p for p in marked if not os.path.lexists(os.fsencode(p))]
         assert len(gone) == 3  # three moved, the fourth recorded but not moved
 

@@ -1,0 +1,32 @@
+"""Subprocess helpers for the crash tests."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import time
+
+PAUSE_MARKER = b"imgreview-test: paused"
+
+
+def kill_when_paused(cmd: list[str], env: dict[str, str], timeout: float = 120) -> int:
+    """Run ``cmd``, SIGKILL it once it prints the test pause marker on stderr; return its exit code."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        seen = b""
+        while PAUSE_MARKER not in seen:
+            assert proc.poll() is None, seen
+            assert time.monotonic() < deadline, "the process never reached the pause"
+            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
+            if ready:
+                seen += os.read(proc.stderr.fileno(), 4096)  # type: ignore[union-attr]
+        proc.send_signal(signal.SIGKILL)
+        return proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()  # type: ignore[union-attr]
