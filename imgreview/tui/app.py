@@ -117,11 +117,13 @@ class ReviewApp(App[None]):
     async def show_group(self, gi: int | None, member: int = 0) -> None:
         async with self._show_lock:
             self.current = gi
-            await self.group_view.show_group(gi, member)
+            with self.batch_update():  # the cards, the list and the progress line: one repaint
+                await self.group_view.show_group(gi, member)
+                if gi is not None:
+                    self.group_list.mark_current(gi)
+                self.update_progress()
             if gi is not None:
-                self.group_list.mark_current(gi)
                 self.prefetch_after(gi)
-            self.update_progress()
 
     def prefetch_after(self, gi: int) -> None:
         row = self.group_list.row_of(gi)
