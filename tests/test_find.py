@@ -53,6 +53,7 @@ def test_find_command(tmp_path: Path) -> None:
     build(root)
     shutil.copy(root / "img03.jpg", tmp_path / "copy.jpg")
     save(scene(999), tmp_path / "unknown.png")
+    (root / "sub").mkdir()
     run = [sys.executable, "-m", "imgreview"]
     assert subprocess.run([*run, "scan", str(root), "-q"], capture_output=True, timeout=120).returncode == 0
     found = subprocess.run([*run, "find", "--in", str(root), str(tmp_path / "copy.jpg")], capture_output=True,
@@ -62,6 +63,9 @@ def test_find_command(tmp_path: Path) -> None:
     missing = subprocess.run([*run, "find", "--in", str(root), str(tmp_path / "unknown.png")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 1 and "0 matches" in missing.stdout
+    from_inside = subprocess.run([*run, "find", str(tmp_path / "copy.jpg")], capture_output=True, text=True,
+                                 timeout=120, cwd=root / "sub")
+    assert from_inside.returncode == 0 and "img03.jpg" in from_inside.stdout, from_inside.stderr
     nosession = subprocess.run([*run, "find", "--session", str(tmp_path / "none"), str(tmp_path / "copy.jpg")],
                                capture_output=True, text=True, timeout=120)
     assert nosession.returncode == 2 and "no scan" in nosession.stderr

@@ -9,8 +9,7 @@ from ..console import human_bytes
 from ..export import display_path
 from ..quarantine import ApplyReport, Move, QuarantineError, apply
 from ..session import SessionError
-from .export import add_session_lookup_option, find_session
-from .options import UsageError, fail
+from .options import UsageError, add_session_lookup_option, fail, find_session
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

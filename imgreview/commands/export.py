@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 
 from ..export import FORMATS, Decisions, ExportError, build_decisions, render
 from ..journal import Journal
-from ..session import DEFAULT_NAME, ENV_VAR, Session, SessionError
-from .options import UsageError, fail
+from ..session import Session, SessionError
+from .options import UsageError, add_session_lookup_option, fail, find_session
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="Write the review's decisions (the journal over the latest scan) as lists. Without "
                     "--keep/--delete/--undecided the delete list goes to stdout. Undecided files are never "
                     "in the delete list; a stale decision (the file changed since) is not applied; a group "
-                    "whose every file is marked delete is listed only when a person decided all of it. "
+                    "whose every file is marked delete is listed only when all of it was decided explicitly (by a person, or a drop-all rule asked for by name). "
                     "Use FILE '-' for stdout.",
     )
     add_session_lookup_option(p)
@@ -34,31 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("-0", "--null", dest="null", action="store_true",
                    help="txt only: end each path with NUL instead of a newline (for xargs -0)")
     p.set_defaults(func=run)
-
-
-def add_session_lookup_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--session", metavar="DIR",
-        help="session folder (default: $IMGREVIEW_SESSION, else the nearest .imgreview/ in the current "
-             "folder or a parent)",
-    )
-
-
-def find_session(args: argparse.Namespace) -> Session:
-    """--session, $IMGREVIEW_SESSION, else the nearest .imgreview/ in this folder or a parent."""
-    explicit = getattr(args, "session", None) or os.environ.get(ENV_VAR)
-    if explicit:
-        session = Session(Path(explicit).absolute())
-        if not session.exists():
-            raise UsageError(f"{session.path} is not an imgreview session (no scan in it yet)")
-        return session
-    here = Path.cwd()
-    for folder in (here, *here.parents):
-        candidate = Session(folder / DEFAULT_NAME)
-        if candidate.exists():
-            return candidate
-    raise UsageError(f"no session found in {here} or its parents; give --session DIR "
-                     "(the .imgreview folder inside the scanned root)")
 
 
 def load_decisions(session: Session) -> tuple[Decisions, list[str]]:

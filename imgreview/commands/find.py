@@ -12,7 +12,7 @@ from ..fingerprint import Failure, fingerprint_file
 from ..library import HashLibrary
 from ..session import SessionError
 from ..settings import DEFAULT_THRESHOLDS, HashSettings
-from .options import UsageError, add_session_option, fail, open_session
+from .options import UsageError, add_session_option, fail, find_session, open_session
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="picture(s) to look up")
     p.add_argument("--in", dest="root", metavar="ROOT",
-                   help="the scanned folder whose session to use (or give --session)")
+                   help="the scanned folder whose session to use (default: --session, $IMGREVIEW_SESSION, "
+                        "else the nearest .imgreview/ in the current folder or a parent)")
     add_session_option(p)
     p.add_argument("-t", "--threshold", type=int, metavar="BITS",
                    help="largest Hamming distance (default: the scan's threshold)")
@@ -36,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     try:
-        session = open_session(args, [args.root] if args.root else None)
+        session = open_session(args, [args.root]) if args.root else find_session(args)
         result = session.load_result()
     except (UsageError, SessionError) as exc:
         return fail(str(exc))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..dataset import LAYOUTS
-from ..session import Session, SessionError, default_session_dir
+from ..session import DEFAULT_NAME, ENV_VAR, Session, SessionError, default_session_dir
 from ..settings import DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, ENGINES, HASH_ALGORITHMS, HashSettings, ScanSettings
 from ..walk import resolve_roots
 
@@ -93,3 +93,28 @@ def open_session(args: argparse.Namespace, roots: list[str] | None = None) -> Se
 def fail(message: str, status: int = 2) -> int:
     print(f"imgreview: {message}", file=sys.stderr)
     return status
+
+
+def add_session_lookup_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session", metavar="DIR",
+        help="session folder (default: $IMGREVIEW_SESSION, else the nearest .imgreview/ in the current "
+             "folder or a parent)",
+    )
+
+
+def find_session(args: argparse.Namespace) -> Session:
+    """--session, $IMGREVIEW_SESSION, else the nearest .imgreview/ in this folder or a parent."""
+    explicit = getattr(args, "session", None) or os.environ.get(ENV_VAR)
+    if explicit:
+        session = Session(Path(explicit).absolute())
+        if not session.exists():
+            raise UsageError(f"{session.path} is not an imgreview session (no scan in it yet)")
+        return session
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        candidate = Session(folder / DEFAULT_NAME)
+        if candidate.exists():
+            return candidate
+    raise UsageError(f"no session found in {here} or its parents; give --session DIR "
+                     "(the .imgreview folder inside the scanned root)")

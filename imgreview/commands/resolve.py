@@ -9,8 +9,7 @@ from ..journal import Journal, JournalError
 from ..keeper import RULES, parse_prefer
 from ..resolve import CONFLICT_MODES, LEAK_MODES, ResolveOptions, apply_plan, plan_exact
 from ..session import SessionError
-from .export import find_session
-from .options import UsageError, add_session_option, fail
+from .options import UsageError, add_session_option, fail, find_session
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
