@@ -255,3 +255,10 @@ def test_summary_names_label_conflicts_and_leaks(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout + proc.stderr
     assert "Label conflicts" in out and "Split leaks" in out and "Labels" in out
+
+
+def test_summary_says_what_to_do_next(tmp_path: Path) -> None:
+    root = dataset(tmp_path / "my data")
+    proc = run_cli("scan", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert f"imgreview review '{root}'" in " ".join((proc.stdout + proc.stderr).split())

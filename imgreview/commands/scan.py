@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from ..cache import CacheError
@@ -64,5 +65,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         from rich.console import Console
 
-        print_summary(result, Console(stderr=args.json == "-" or not sys.stdout.isatty()))
+        console = Console(stderr=args.json == "-" or not sys.stdout.isatty())
+        print_summary(result, console)
+        if result.groups:
+            again = " ".join(shlex.quote(r) for r in args.roots)
+            session = f" --session {shlex.quote(args.session)}" if args.session else ""
+            console.print(f"Next: [bold]imgreview review {again}{session}[/] to decide what to keep "
+                          "(only new or changed files are read again).", highlight=False)
     return 0
