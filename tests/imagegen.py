@@ -141,3 +141,18 @@ def labelled_dataset(root: Path, size: tuple[int, int] = (192, 144)) -> dict[str
     broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     files["broken"] = ["train/dog/broken.jpg"]
     return files
+
+
+def copy_groups(root: Path, seeds: range = range(3), size: tuple[int, int] = (160, 120),
+                half_name: str = "b{s}.png") -> Path:
+    """Per seed, one group of three: train/cat/a{s}.png, a half-size copy in train/dog (``half_name``),
+    and a byte-identical copy val/cat/c{s}.png."""
+    import shutil
+
+    for s in seeds:
+        img = scene(s, size)
+        save(img, root / "train" / "cat" / f"a{s}.png")
+        save(resized(img, 0.5), root / "train" / "dog" / half_name.format(s=s))
+        (root / "val" / "cat").mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / "train" / "cat" / f"a{s}.png", root / "val" / "cat" / f"c{s}.png")
+    return root

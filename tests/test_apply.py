@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from imagegen import resized, save, scene
+from imagegen import copy_groups, resized, save, scene
 from procs import kill_when_paused
 
 import imgreview.quarantine as quarantine
@@ -31,13 +31,24 @@ SIZE = (160, 120)
 # ---------------------------------------------------------------------- helpers
 def make_dataset(root: Path, seeds: range = range(3)) -> Path:
     """Per seed: an original, a half-size copy, and an exact copy (three files, one group)."""
-    for s in seeds:
-        img = scene(s, SIZE)
-        save(img, root / "train" / "cat" / f"a{s}.png")
-        save(resized(img, 0.5), root / "train" / "dog" / f"b {s}.png")
-        (root / "val" / "cat").mkdir(parents=True, exist_ok=True)
-        shutil.copy(root / "train" / "cat" / f"a{s}.png", root / "val" / "cat" / f"c{s}.png")
-    return root
+    return copy_groups(root, seeds, SIZE, half_name="b {s}.png")
+
+
+def crash_apply_after_moves(monkeypatch: pytest.MonkeyPatch, session: Session, q: Path, k: int) -> None:
+    """Run an apply that crashes (an exception in the move) after ``k`` files were moved."""
+    real_rename = quarantine._rename
+    calls = {"n": 0}
+
+    def failing(src: str, dst: str) -> None:
+        if calls["n"] == k:
+            raise RuntimeError("simulated crash")
+        calls["n"] += 1
+        real_rename(src, dst)
+
+    monkeypatch.setattr(quarantine, "_rename", failing)
+    with pytest.raises(RuntimeError):
+        apply(session, str(q))
+    monkeypatch.setattr(quarantine, "_rename", real_rename)
 
 
 def scan_session(root: Path) -> tuple[Session, ScanResult]:
@@ -181,20 +192,8 @@ def test_apply_interrupted_by_a_failure_completes_on_rerun(tmp_path: Path, monke
     root, session, _ = standard(tmp_path)
     before = tree(root)
     q = tmp_path / "q"
-    calls = {"n": 0}
-    real_rename = quarantine._rename
-
-    def failing(src: str, dst: str) -> None:
-        if calls["n"] == k:
-            raise RuntimeError("simulated crash")
-        calls["n"] += 1
-        real_rename(src, dst)
-
-    monkeypatch.setattr(quarantine, "_rename", failing)
-    with pytest.raises(RuntimeError):
-        apply(session, str(q))
+    crash_apply_after_moves(monkeypatch, session, q, k)
     assert len(quarantined(q)) == k
-    monkeypatch.setattr(quarantine, "_rename", real_rename)
     report = apply(session, str(q))
     assert len(report.moved) == 5 - k and len(report.already) == k
     _check_completed(root, q, before, 5)
@@ -206,19 +205,7 @@ def test_restore_after_a_partial_apply(tmp_path: Path, monkeypatch: pytest.Monke
     root, session, _ = standard(tmp_path)
     before = tree(root)
     q = tmp_path / "q"
-    real_rename = quarantine._rename
-    calls = {"n": 0}
-
-    def failing(src: str, dst: str) -> None:
-        if calls["n"] == 2:
-            raise RuntimeError("simulated crash")
-        calls["n"] += 1
-        real_rename(src, dst)
-
-    monkeypatch.setattr(quarantine, "_rename", failing)
-    with pytest.raises(RuntimeError):
-        apply(session, str(q))
-    monkeypatch.setattr(quarantine, "_rename", real_rename)
+    crash_apply_after_moves(monkeypatch, session, q, 2)
     report = restore(q / MANIFEST_NAME)
     assert len(report.restored) == 2 and len(report.already) == 1 and not report.skipped
     assert tree(root) == before

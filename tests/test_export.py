@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from imagegen import resized, save, scene
+from imagegen import copy_groups, save, scene
 
 from imgreview.cli import main
 from imgreview.export import COLUMNS, ExportError, build_decisions, render
@@ -26,13 +26,7 @@ ODD = [b"with space.png", b"new\nline.png", b"quote\"s, 'single'.png", b"-dash.p
 
 
 def dataset(root: Path) -> Path:
-    for s in range(3):
-        img = scene(s, SIZE)
-        save(img, root / "train" / "cat" / f"a{s}.png")
-        save(resized(img, 0.5), root / "train" / "dog" / f"b{s}.png")
-        (root / "val" / "cat").mkdir(parents=True, exist_ok=True)
-        shutil.copy(root / "train" / "cat" / f"a{s}.png", root / "val" / "cat" / f"c{s}.png")
-    return root
+    return copy_groups(root, range(3), SIZE)
 
 
 def scanned(root: Path) -> tuple[Session, ScanResult]:
