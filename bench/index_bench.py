@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imgreview.index import Pairs  # noqa: E402
+from imgreview.scan.search import Pairs  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "index"
 
@@ -91,8 +91,8 @@ def dataset(n: int, nbits: int, seed: int = 0) -> Path:
 
 
 def worker(spec: dict) -> dict:
-    from imgreview.grouping import reference_groups
-    from imgreview.index import exact_pairs, ngt_pairs
+    from imgreview.scan.grouping import reference_groups
+    from imgreview.scan.search import exact_pairs, ngt_pairs
 
     hashes = np.load(spec["data"])
     nbits, threshold = spec["nbits"], spec["threshold"]

@@ -31,9 +31,9 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imgreview.journal import Change, Journal  # noqa: E402
 from imgreview.model import Group, Member, ScanResult  # noqa: E402
-from imgreview.session import Session  # noqa: E402
+from imgreview.session.folder import Session  # noqa: E402
+from imgreview.session.journal import Change, Journal  # noqa: E402
 
 
 def make_images(folder: Path, n: int) -> list[Path]:

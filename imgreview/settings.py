@@ -80,7 +80,7 @@ class ScanSettings:
     manifest: str | None = None  # absolute path of a CSV / JSON lines manifest
 
     def __post_init__(self) -> None:
-        from .dataset import Layout
+        from imgreview.dataset.labels import Layout
 
         Layout(self.layout, self.label_depth, self.manifest)  # raises ValueError when invalid
         if self.engine not in ENGINES:

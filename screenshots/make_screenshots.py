@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imgreview.demo import write_demo  # noqa: E402
-from imgreview.journal import Journal  # noqa: E402
-from imgreview.scan import scan  # noqa: E402
-from imgreview.session import Session  # noqa: E402
+from imgreview.dataset.demo import write_demo  # noqa: E402
+from imgreview.scan.pipeline import scan  # noqa: E402
+from imgreview.session.folder import Session  # noqa: E402
+from imgreview.session.journal import Journal  # noqa: E402
 from imgreview.settings import ScanSettings  # noqa: E402
 
 SIZE = (150, 44)

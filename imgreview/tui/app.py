@@ -17,19 +17,19 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Footer
 
-from ..journal import JournalError
-from ..model import Group
-from .graphics import Renderer
-from .keys import KEYS, bindings
-from .messages import CardClicked, DecisionsChanged, GroupChosen
-from .screens.confirm import ConfirmScreen
-from .screens.help import HelpScreen
-from .screens.zoom import FlipScreen, ZoomScreen
-from .state import FILTERS, ReviewState
-from .thumbs import ThumbnailCache
-from .widgets.group_list import GroupList
-from .widgets.group_view import GroupView
-from .widgets.progress import ProgressLine
+from imgreview.model import Group
+from imgreview.session.journal import JournalError
+from imgreview.tui.graphics import Renderer
+from imgreview.tui.keys import KEYS, bindings
+from imgreview.tui.messages import CardClicked, DecisionsChanged, GroupChosen
+from imgreview.tui.screens.confirm import ConfirmScreen
+from imgreview.tui.screens.help import HelpScreen
+from imgreview.tui.screens.zoom import FlipScreen, ZoomScreen
+from imgreview.tui.state import FILTERS, ReviewState
+from imgreview.tui.thumbs import ThumbnailCache
+from imgreview.tui.widgets.group_list import GroupList
+from imgreview.tui.widgets.group_view import GroupView
+from imgreview.tui.widgets.progress import ProgressLine
 
 # Review keys act on the group view only: under zoom, flip, help or a question they are off.
 REVIEW_ACTIONS = frozenset(k.action.split("(")[0] for k in KEYS) - {"quit"}

@@ -72,10 +72,10 @@ def choose_renderer(mode: str = "auto") -> Renderer:
         return Renderer("none", None)
     from textual_image import widget as tiw
     from textual_image.renderable import HalfcellImage as HalfcellRenderable
+    from textual_image.renderable import Image as Detected
     from textual_image.renderable import SixelImage as SixelRenderable
     from textual_image.renderable import TGPImage as TGPRenderable
     from textual_image.renderable import UnicodeImage as UnicodeRenderable
-    from textual_image.renderable import Image as Detected
 
     if mode == "halfcell":
         return Renderer("halfcell", tiw.HalfcellImage)

@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ..journal import Change, Journal
-from ..keeper import DEFAULT_PREFER, RULES, deciding_rule, suggest_keeper
-from ..model import Group, Member, ScanResult
+from imgreview.decisions.keeper import (
+    DEFAULT_PREFER,
+    RULES,
+    deciding_rule,
+    suggest_keeper,
+)
+from imgreview.model import Group, Member, ScanResult
+from imgreview.session.journal import Change, Journal
 
 FILTERS: tuple[str, ...] = ("all", "undecided", "decided", "conflicts", "leaks")
 FILTER_LABELS = {

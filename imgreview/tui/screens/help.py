@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ..keys import KEYS
+from imgreview.tui.keys import KEYS
 
 
 def help_table() -> Table:

@@ -11,12 +11,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from ...keeper import highlights
-from ..thumbs import ZOOM_PIXELS
-from ..widgets.card import Picture, facts
+from imgreview.decisions.keeper import highlights
+from imgreview.tui.thumbs import ZOOM_PIXELS
+from imgreview.tui.widgets.card import Picture, facts
 
 if TYPE_CHECKING:
-    from ..app import ReviewApp
+    from imgreview.tui.app import ReviewApp
 
 
 class ZoomScreen(Screen[int]):

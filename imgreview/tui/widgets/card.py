@@ -14,10 +14,10 @@ from textual.containers import Center, Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...console import human_bytes
-from ...model import Group, Member
-from ..messages import CardClicked
-from ..thumbs import CARD_PIXELS, ThumbnailCache
+from imgreview.cli.output import human_bytes
+from imgreview.model import Group, Member
+from imgreview.tui.messages import CardClicked
+from imgreview.tui.thumbs import CARD_PIXELS, ThumbnailCache
 
 BADGES = {
     "keep": ("KEEP", "bold black on green"),

@@ -15,8 +15,8 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..messages import GroupChosen
-from ..state import ReviewState
+from imgreview.tui.messages import GroupChosen
+from imgreview.tui.state import ReviewState
 
 MARK_STYLE = {
     "distinct": ("≠", Style(color="cyan")),

@@ -9,12 +9,11 @@ from textual.app import ComposeResult
 from textual.containers import HorizontalScroll, Vertical
 from textual.widgets import Static
 
-from ...console import human_bytes
-from ...keeper import highlights
-from ..state import ReviewState
-from ..thumbs import ThumbnailCache
-from .card import ImageCard
-
+from imgreview.cli.output import human_bytes
+from imgreview.decisions.keeper import highlights
+from imgreview.tui.state import ReviewState
+from imgreview.tui.thumbs import ThumbnailCache
+from imgreview.tui.widgets.card import ImageCard
 
 MIN_CARD = 34  # columns
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ...console import human_bytes
-from ..state import FILTER_LABELS, ReviewState
+from imgreview.cli.output import human_bytes
+from imgreview.tui.state import FILTER_LABELS, ReviewState
 
 
 class ProgressLine(Static):

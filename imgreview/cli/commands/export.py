@@ -1,0 +1,104 @@
+"""``imgreview export``: write the keep / delete / undecided lists of the review."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from imgreview.cli.options import (
+    UsageError,
+    add_session_lookup_option,
+    fail,
+    find_session,
+)
+from imgreview.decisions.export import (
+    FORMATS,
+    Decisions,
+    ExportError,
+    build_decisions,
+    render,
+)
+from imgreview.session.folder import Session, SessionError
+from imgreview.session.journal import Journal
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "export",
+        help="write the keep / delete / undecided lists of the review",
+        description="Write the review's decisions (the journal over the latest scan) as lists. Without "
+                    "--keep/--delete/--undecided the delete list goes to stdout. Undecided files are never "
+                    "in the delete list; a stale decision (the file changed since) is not applied; a group "
+                    "whose every file is marked delete is listed only when all of it was decided explicitly (by a person, or a drop-all rule asked for by name). "
+                    "Use FILE '-' for stdout.",
+    )
+    add_session_lookup_option(p)
+    p.add_argument("--format", choices=FORMATS, default="txt",
+                   help="txt: one path a line (default); csv or json: one row per file with group, "
+                        "decision, who decided, distance, size, dimensions, digest, label, split")
+    p.add_argument("--keep", metavar="FILE", help="write the files to keep to FILE")
+    p.add_argument("--delete", metavar="FILE", help="write the files to delete to FILE")
+    p.add_argument("--undecided", metavar="FILE",
+                   help="write the files without an applicable decision (undecided, stale, held back) to FILE")
+    p.add_argument("-0", "--null", dest="null", action="store_true",
+                   help="txt only: end each path with NUL instead of a newline (for xargs -0)")
+    p.set_defaults(func=run)
+
+
+def load_decisions(session: Session) -> tuple[Decisions, list[str]]:
+    """The decisions of a session and the journal's replay warnings. Raises UsageError."""
+    try:
+        session.read_meta()
+        result = session.load_result()
+    except SessionError as exc:
+        raise UsageError(str(exc)) from None
+    journal = Journal(session.journal_path, read_only=True)
+    return build_decisions(result, journal), journal.warnings
+
+
+def _write(target: str, data: bytes) -> None:
+    if target == "-":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    with open(target, "wb") as fh:
+        fh.write(data)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        session = find_session(args)
+        decisions, warnings = load_decisions(session)
+    except UsageError as exc:
+        return fail(str(exc))
+    for w in warnings:
+        print(f"imgreview: warning: {w}", file=sys.stderr)
+    targets = {name: getattr(args, name) for name in ("keep", "delete", "undecided") if getattr(args, name)}
+    if not targets:
+        targets = {"delete": "-"}
+    if sum(t == "-" for t in targets.values()) > 1:
+        return fail("only one list can go to stdout ('-')")
+    try:  # render everything first: nothing is written when one list cannot be
+        rendered = {name: render(decisions.rows(name), args.format, args.null) for name in targets}
+    except ExportError as exc:
+        return fail(str(exc))
+    for name, target in targets.items():
+        try:
+            _write(target, rendered[name])
+        except OSError as exc:
+            return fail(f"cannot write {target}: {exc.strerror or exc}")
+    err = sys.stderr
+    print(f"keep {len(decisions.keep)}, delete {len(decisions.delete)} ({decisions.delete_bytes} bytes), "
+          f"undecided {len(decisions.undecided)}", file=err)
+    if decisions.stale:
+        print(f"{len(decisions.stale)} stale decision(s) not applied: the file changed since it was decided; "
+              "review those files again", file=err)
+    if decisions.held:
+        held_groups = sorted({r.group for r in decisions.held})
+        print(f"{len(decisions.held)} deletion(s) held back in {len(held_groups)} group(s) whose every file is "
+              f"marked delete but not all explicitly (by you or a drop-all rule) ({', '.join(held_groups[:5])}"
+              f"{', ...' if len(held_groups) > 5 else ''}); decide those groups explicitly", file=err)
+    if decisions.orphans:
+        print(f"{len(decisions.orphans)} decision(s) are for files not in the latest scan; ignored", file=err)
+    return 0

@@ -1,0 +1,435 @@
+"""The scan: walk, fingerprint (cached, in parallel), search, verify, group.
+
+:func:`scan` is the library entry point used by the CLI and the review. It never prints; it
+reports progress through a callback ``progress(stage, done, total)`` with stages ``walk``,
+``hash``, ``index`` and ``group``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import numpy as np
+
+from imgreview import __version__
+from imgreview.dataset.labels import DatasetError, Labeller, Layout, annotate
+from imgreview.model import FileError, Group, Member, ScanResult
+from imgreview.scan.fingerprint import Failure, Fingerprint, fingerprint_file
+from imgreview.scan.grouping import reference_groups
+from imgreview.scan.search import Pairs, find_pairs, hamming, to_words
+from imgreview.scan.verify import Signatures, verify_pairs
+from imgreview.scan.walk import FileEntry, WalkOptions, resolve_roots, walk
+from imgreview.session.cache import FingerprintCache
+from imgreview.session.folder import Session, default_session_dir
+from imgreview.session.journal import Journal
+from imgreview.settings import HashSettings, ScanSettings
+
+Progress = Callable[[str, int, int], None]
+STORE_EVERY = 256  # fingerprints per cache commit
+STORE_SECONDS = 2.0
+
+
+class ScanError(Exception):
+    """The scan cannot start (a usage problem: missing root, unusable session)."""
+
+
+class ScanInterrupted(Exception):
+    def __init__(self, hashed: int, total: int) -> None:
+        super().__init__(f"scan interrupted after {hashed} of {total} new files; they are cached, "
+                         "run the same command again to continue")
+        self.hashed = hashed
+        self.total = total
+
+
+@dataclass(slots=True)
+class _Content:
+    """One distinct file content (digest) and the files that have it."""
+
+    digest: str
+    hash: bytes
+    files: list[tuple[Fingerprint, FileEntry]]
+
+
+def _hash_one(args: tuple[str, HashSettings]) -> Fingerprint | Failure:
+    return fingerprint_file(*args)
+
+
+def _hash_chunk(paths: list[str], settings: HashSettings) -> list[Fingerprint | Failure]:
+    return [fingerprint_file(p, settings) for p in paths]
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+WORKER_DIED = "the decoder process died on this file (a crash or out of memory); it was skipped"
+
+
+def _worker_died(path: str) -> Failure:
+    try:
+        st = os.stat(path)
+        size, mtime_ns = st.st_size, st.st_mtime_ns
+    except OSError:
+        size = mtime_ns = 0
+    return Failure(path, size, mtime_ns, WORKER_DIED)
+
+
+def fingerprint_many(paths: list[str], settings: HashSettings, jobs: int) -> Iterator[Fingerprint | Failure]:
+    """Fingerprint files over ``jobs`` processes, yielding results as they come.
+
+    A worker that dies (a decoder crash, the out-of-memory killer) does not hang or end the scan:
+    the files that were in flight are retried one at a time in a fresh pool, and the one that
+    kills its worker again is reported as a :class:`Failure` (and cached as such, so the next scan
+    does not trip over it again).
+    """
+    if jobs <= 1 or len(paths) < 4:
+        for p in paths:
+            yield fingerprint_file(p, settings)
+        return
+    chunksize = max(1, min(32, len(paths) // (jobs * 16)))
+    queue: deque[list[str]] = deque(paths[k:k + chunksize] for k in range(0, len(paths), chunksize))
+    suspects: deque[str] = deque()  # in flight when a worker died: retried alone
+    while queue or suspects:
+        executor = ProcessPoolExecutor(jobs, mp_context=_pool_context())
+        inflight: dict[Future[list[Fingerprint | Failure]], list[str]] = {}
+        alone: Future[list[Fingerprint | Failure]] | None = None  # a suspect running by itself
+        broken = False
+        try:
+            while not broken and (queue or suspects or inflight):
+                try:
+                    if suspects and not inflight:
+                        path = suspects.popleft()
+                        try:
+                            alone = executor.submit(_hash_chunk, [path], settings)
+                        except BrokenProcessPool:
+                            suspects.appendleft(path)
+                            raise
+                        inflight[alone] = [path]
+                    elif not suspects:
+                        while queue and len(inflight) < jobs * 4:
+                            chunk = queue.popleft()
+                            try:
+                                inflight[executor.submit(_hash_chunk, chunk, settings)] = chunk
+                            except BrokenProcessPool:
+                                queue.appendleft(chunk)
+                                raise
+                except BrokenProcessPool:
+                    broken = True
+                    break
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    chunk = inflight.pop(fut)
+                    try:
+                        results = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if fut is alone:
+                            yield _worker_died(chunk[0])
+                        else:
+                            suspects.extend(chunk)
+                        continue
+                    yield from results
+            for chunk in inflight.values():  # the pool broke: whatever else was running is suspect
+                suspects.extend(chunk)
+            inflight.clear()
+        except BaseException:
+            for fut in inflight:
+                fut.cancel()
+            _terminate(executor)
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate(executor: ProcessPoolExecutor) -> None:
+    """Stop the workers now (on Ctrl-C or an error in the caller), without waiting for their tasks."""
+    for proc in list(getattr(executor, "_processes", {}).values()):
+        try:
+            proc.terminate()
+        except Exception:
+            pass
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def scan(roots: list[str], settings: ScanSettings | None = None, session: Session | None = None,
+         progress: Progress | None = None) -> ScanResult:
+    """Scan ``roots`` and store the result (and fingerprints) in ``session``."""
+    settings = settings or ScanSettings()
+    report = progress or (lambda stage, done, total: None)
+    started = time.monotonic()
+    roots = resolve_roots(roots)
+    if not roots:
+        raise ScanError("no folder to scan")
+    for r in roots:
+        if not os.path.isdir(r):
+            raise ScanError(f"{r} is not a folder" if os.path.exists(r) else f"{r} does not exist")
+        if not os.access(r, os.R_OK | os.X_OK):
+            raise ScanError(f"{r} cannot be read (permission denied)")
+    try:
+        labeller = Labeller(Layout(settings.layout, settings.label_depth, settings.manifest))
+    except DatasetError as exc:
+        raise ScanError(str(exc)) from None
+    session = session or Session(default_session_dir(roots))
+    session.create(roots)
+
+    report("walk", 0, 0)
+    walked = walk(roots, WalkOptions(hidden=settings.hidden, follow_links=settings.follow_links,
+                                     excludes=settings.excludes, skip_dirs=(str(session.path),)))
+    entries = {e.path: e for e in walked.files}
+    report("walk", len(entries), len(entries))
+
+    key = settings.hash.key
+    fingerprints: dict[str, Fingerprint] = {}
+    failures: dict[str, Failure] = {}
+    todo: list[str] = []
+    hashed = vanished = 0
+    with FingerprintCache(session.cache_path) as cache:
+        cached = cache.lookup(key)
+        for path, entry in entries.items():
+            hit = cached.get(path)
+            if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns:
+                item = hit[2]
+                if isinstance(item, Fingerprint):
+                    fingerprints[path] = item
+                else:
+                    failures[path] = item
+            else:
+                todo.append(path)
+        gone = [p for p in cache.paths() if p not in entries and _under(p, roots)]
+        vanished = cache.forget(gone) if gone else 0
+
+        total = len(todo)
+        report("hash", 0, total)
+        pending: list[Fingerprint | Failure] = []
+        last_store = time.monotonic()
+        try:
+            for item in fingerprint_many(todo, settings.hash, settings.effective_jobs):
+                pending.append(item)
+                hashed += 1
+                if isinstance(item, Fingerprint):
+                    fingerprints[item.path] = item
+                else:
+                    failures[item.path] = item
+                if len(pending) >= STORE_EVERY or time.monotonic() - last_store > STORE_SECONDS:
+                    cache.store(pending, key)
+                    pending.clear()
+                    last_store = time.monotonic()
+                report("hash", hashed, total)
+        except KeyboardInterrupt:
+            cache.store(pending, key)
+            raise ScanInterrupted(hashed, total) from None
+        cache.store(pending, key)
+
+    journal = Journal(session.journal_path, read_only=True)
+    distinct = journal.distinct_pairs()
+    key = grouping_key(roots, entries, fingerprints, settings, distinct)
+    reused = _reuse_groups(session, key, roots, settings)
+    if reused is not None:
+        result, extra = reused
+    else:
+        result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report)
+        extra["reused_groups"] = False
+    extra["grouping_key"] = key
+    errors = [FileError(path, reason) for path, reason in walked.errors]
+    errors += [FileError(f.path, f.error) for f in sorted(failures.values(), key=lambda f: f.path)]
+    result.errors = errors
+    result.aliases = walked.alias_sets
+    files = sum(1 + len(e.aliases) for e in entries.values())
+    result.stats.update({
+        "files": files,
+        "images": len(fingerprints),
+        "hashed": hashed,
+        "cached": len(entries) - hashed,
+        "vanished": vanished,
+        "errors": len(errors),
+        "skipped_links": walked.skipped_links,
+        "aliases": sum(len(a) - 1 for a in walked.alias_sets),
+        **extra,
+        "seconds": round(time.monotonic() - started, 3),
+    })
+    annotate(result, labeller=labeller, images=((p, entries[p].root) for p in sorted(fingerprints)))
+    session.save_result(result)
+    return result
+
+
+def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
+                 settings: ScanSettings, distinct: set[tuple[str, str]] | None = None,
+                 report: Progress | None = None) -> tuple[ScanResult, dict[str, object]]:
+    """Exact groups by digest, near groups by hash distance (verified, no chaining)."""
+    report = report or (lambda stage, done, total: None)
+    threshold = settings.effective_threshold
+    contents: dict[str, _Content] = {}
+    for path in sorted(fingerprints):
+        fp = fingerprints[path]
+        c = contents.get(fp.digest)
+        if c is None:
+            contents[fp.digest] = c = _Content(fp.digest, fp.hash, [])
+        c.files.append((fp, entries[path]))
+    nodes = sorted(contents.values(), key=lambda c: c.digest)
+    n = len(nodes)
+    extra: dict[str, object] = {"threshold": threshold}
+
+    # Collapse identical hash values, then search the distinct ones.
+    words = to_words([c.hash for c in nodes]) if n else np.zeros((0, 1), dtype=np.uint64)
+    if n:
+        unique, inverse = np.unique(words, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+    else:
+        unique, inverse = words, np.zeros(0, dtype=np.int64)
+    report("index", 0, len(unique))
+    hpairs, engine = find_pairs(unique, settings.hash.bits, threshold, settings.engine,
+                                progress=lambda d, t: report("index", d, t))
+    extra["engine"] = engine
+    extra["distinct_hashes"] = int(len(unique))
+
+    pairs = _expand_to_nodes(hpairs, inverse, len(unique))
+    if distinct and len(pairs):
+        digests = [c.digest for c in nodes]
+        keep = np.array([(min(digests[a], digests[b]), max(digests[a], digests[b])) not in distinct
+                         for a, b in zip(pairs.i.tolist(), pairs.j.tolist(), strict=True)], dtype=bool)
+        pairs = Pairs(pairs.i[keep], pairs.j[keep], pairs.d[keep])
+    extra["candidate_pairs"] = int(len(pairs))
+    if settings.verify and len(pairs):
+        fps = [c.files[0][0] for c in nodes]
+        sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
+        ok = verify_pairs(pairs.i, pairs.j, sig)
+        pairs = Pairs(pairs.i[ok], pairs.j[ok], pairs.d[ok])
+    extra["verified_pairs"] = int(len(pairs))
+
+    report("group", 0, 1)
+    clusters = reference_groups(n, pairs, [c.digest for c in nodes])
+    in_cluster = {m for cl in clusters for m, _ in cl.members}
+    groups: list[Group] = []
+    for cl in clusters:
+        members: list[Member] = []
+        idx = [m for m, _ in cl.members]
+        sub = words[idx]
+        max_d = int(max((hamming(sub[k:k + 1], sub).max() for k in range(len(idx))), default=0))
+        for node, dist in cl.members:
+            c = nodes[node]
+            for fp, entry in c.files:
+                members.append(_member(fp, entry, dist, exact=len(c.files) > 1))
+        ref = nodes[cl.reference]
+        groups.append(Group(id="g" + ref.digest[:12], kind="near", max_distance=max_d,
+                            reference=ref.files[0][0].path, members=members))
+    for node, c in enumerate(nodes):
+        if len(c.files) > 1 and node not in in_cluster:
+            members = [_member(fp, entry, 0, exact=True) for fp, entry in c.files]
+            groups.append(Group(id="g" + c.digest[:12], kind="exact", max_distance=0,
+                                reference=c.files[0][0].path, members=members))
+    groups.sort(key=lambda g: (g.reference, g.id))
+    report("group", 1, 1)
+    return _result(roots, settings, groups), extra
+
+
+def _result(roots: list[str], settings: ScanSettings, groups: list[Group]) -> ScanResult:
+    return ScanResult(
+        roots=roots,
+        settings={**settings.to_dict(), "imgreview": __version__},
+        stats={
+            "groups": len(groups),
+            "exact_groups": sum(g.kind == "exact" for g in groups),
+            "near_groups": sum(g.kind == "near" for g in groups),
+            "removable_files": sum(len(g.members) - 1 for g in groups),
+            "reclaimable_bytes": sum(g.reclaimable_bytes for g in groups),
+        },
+        groups=groups,
+        errors=[],
+    )
+
+
+# Stats of the pair search that a reused result carries over.
+_SEARCH_STATS = ("threshold", "engine", "distinct_hashes", "candidate_pairs", "verified_pairs")
+
+
+def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
+                 settings: ScanSettings, distinct: set[tuple[str, str]]) -> str:
+    """A digest of everything the groups depend on: files, contents, hashes, settings, "not duplicates"."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps([__version__, roots, settings.hash.key, settings.effective_threshold, settings.engine,
+                         settings.verify, sorted(distinct)], ensure_ascii=True).encode("ascii"))
+    for path in sorted(fingerprints):
+        fp = fingerprints[path]
+        entry = entries[path]
+        h.update(b"\0".join([os.fsencode(path), fp.digest.encode("ascii"), fp.hash, str(fp.mtime_ns).encode(),
+                              *(os.fsencode(a) for a in entry.aliases)]) + b"\n")
+    return h.hexdigest()
+
+
+def _reuse_groups(session: Session, key: str, roots: list[str], settings: ScanSettings
+                  ) -> tuple[ScanResult, dict[str, object]] | None:
+    """The previous scan's groups when nothing they depend on has changed (an unchanged rescan)."""
+    if not session.result_path.exists():
+        return None
+    try:
+        previous = ScanResult.load(session.result_path)
+    except (OSError, ValueError):
+        return None
+    if previous.stats.get("grouping_key") != key:
+        return None
+    extra: dict[str, object] = {k: previous.stats[k] for k in _SEARCH_STATS if k in previous.stats}
+    extra["reused_groups"] = True
+    return _result(roots, settings, previous.groups), extra
+
+
+def _member(fp: Fingerprint, entry: FileEntry, distance: int, exact: bool) -> Member:
+    return Member(
+        path=fp.path, digest=fp.digest, distance=int(distance), size=fp.size, width=fp.width,
+        height=fp.height, format=fp.format, mode=fp.mode, mtime=fp.mtime_ns / 1e9, taken=fp.taken,
+        camera=fp.camera, root=entry.root, exact=exact, aliases=list(entry.aliases),
+    )
+
+
+def _expand_to_nodes(hpairs: Pairs, inverse: np.ndarray, n_hashes: int) -> Pairs:
+    """Pairs of hash values to pairs of contents (several contents may share a hash value)."""
+    n_nodes = len(inverse)
+    if n_nodes == 0:
+        return Pairs.empty()
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=n_hashes)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+    # Contents sharing one hash value are at distance 0 from each other.
+    for h in np.nonzero(counts > 1)[0].tolist():
+        members = np.sort(order[starts[h]:starts[h] + counts[h]])
+        a, b = np.triu_indices(len(members), k=1)
+        out_i.append(members[a])
+        out_j.append(members[b])
+        out_d.append(np.zeros(len(a), dtype=np.int32))
+    if len(hpairs):
+        single = (counts[hpairs.i] == 1) & (counts[hpairs.j] == 1)
+        si, sj = order[starts[hpairs.i[single]]], order[starts[hpairs.j[single]]]
+        out_i.append(np.minimum(si, sj))
+        out_j.append(np.maximum(si, sj))
+        out_d.append(hpairs.d[single])
+        for hi, hj, d in zip(hpairs.i[~single].tolist(), hpairs.j[~single].tolist(), hpairs.d[~single].tolist(),
+                             strict=True):
+            ai = order[starts[hi]:starts[hi] + counts[hi]]
+            aj = order[starts[hj]:starts[hj] + counts[hj]]
+            gi, gj = np.meshgrid(ai, aj, indexing="ij")
+            gi, gj = gi.ravel(), gj.ravel()
+            out_i.append(np.minimum(gi, gj))
+            out_j.append(np.maximum(gi, gj))
+            out_d.append(np.full(len(gi), d, dtype=np.int32))
+    if not out_i:
+        return Pairs.empty()
+    return Pairs(np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64),
+                 np.concatenate(out_d).astype(np.int32))

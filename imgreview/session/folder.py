@@ -1,0 +1,178 @@
+"""A session folder: the cache, the latest scan result and the journal of one dataset.
+
+Layout (``.imgreview/`` inside the first root by default)::
+
+    session.json    format version and the roots the session belongs to
+    cache.sqlite    fingerprint cache (WAL)
+    scan.json       the latest scan result (schema in :mod:`imgreview.model`)
+    journal.jsonl   review decisions (see :mod:`imgreview.journal`)
+    lock            held while a process writes to the session
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from imgreview.model import ScanResult, write_atomic
+
+SESSION_VERSION = 1
+DEFAULT_NAME = ".imgreview"
+ENV_VAR = "IMGREVIEW_SESSION"
+
+
+class SessionError(Exception):
+    """The session folder cannot be used; the message says why and what to do."""
+
+
+class SessionLocked(SessionError):
+    pass
+
+
+def default_session_dir(roots: list[str], explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit).absolute()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).absolute()
+    if not roots:
+        raise SessionError("give a folder to scan or --session DIR")
+    return Path(roots[0]) / DEFAULT_NAME
+
+
+class Session:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock_fd: int | None = None
+
+    # ------------------------------------------------------------------ files
+    @property
+    def cache_path(self) -> Path:
+        return self.path / "cache.sqlite"
+
+    @property
+    def result_path(self) -> Path:
+        return self.path / "scan.json"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.path / "journal.jsonl"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path / "session.json"
+
+    # ------------------------------------------------------------------ lifecycle
+    def create(self, roots: list[str]) -> None:
+        """Create the folder if needed and check that it is a session of this format."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SessionError(f"cannot create the session folder {self.path}: {exc.strerror or exc}") from exc
+        meta = self.read_meta()
+        try:
+            if meta is None:
+                write_atomic(self.meta_path,
+                             json.dumps({"version": SESSION_VERSION, "roots": roots}, indent=1).encode())
+            else:
+                known = list(meta.get("roots", []))
+                merged = known + [r for r in roots if r not in known]
+                if merged != known:
+                    write_atomic(self.meta_path, json.dumps({**meta, "roots": merged}, indent=1).encode())
+        except OSError as exc:
+            raise SessionError(f"cannot write {self.meta_path}: {exc.strerror or exc}") from exc
+
+    def exists(self) -> bool:
+        return self.meta_path.exists() or self.result_path.exists()
+
+    def read_meta(self) -> dict[str, Any] | None:
+        try:
+            raw = self.meta_path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SessionError(f"cannot read {self.meta_path}: {exc.strerror or exc}") from exc
+        try:
+            meta = json.loads(raw)
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
+            meta = None
+        roots = meta.get("roots", []) if isinstance(meta, dict) else None
+        if (not isinstance(meta, dict) or not isinstance(meta.get("version"), int) or meta["version"] < 1
+                or not isinstance(roots, list) or not all(isinstance(r, str) for r in roots)):
+            raise SessionError(
+                f"{self.meta_path} is not an imgreview session file; move the folder {self.path} away "
+                "or choose another one with --session"
+            )
+        if meta["version"] > SESSION_VERSION:
+            raise SessionError(
+                f"the session {self.path} was written by a newer imgreview (format {meta['version']}); "
+                "upgrade imgreview or use another --session"
+            )
+        return meta
+
+    def roots(self) -> list[str]:
+        meta = self.read_meta() or {}
+        return list(meta.get("roots", []))
+
+    def load_result(self) -> ScanResult:
+        self.read_meta()  # a session from a newer imgreview, or not a session at all: refuse
+        if not self.result_path.exists():
+            raise SessionError(f"no scan in {self.path} yet: run `imgreview scan ROOT` first")
+        try:
+            return ScanResult.load(self.result_path)
+        except (OSError, ValueError) as exc:
+            raise SessionError(f"{exc}; rescan with `imgreview scan ROOT --session {self.path}`") from exc
+
+    def save_result(self, result: ScanResult) -> None:
+        try:
+            result.save(self.result_path)
+        except OSError as exc:  # disk full, read-only: the previous result stays as it was
+            raise SessionError(f"cannot write {self.result_path}: {exc.strerror or exc}") from exc
+
+    # ------------------------------------------------------------------ lock
+    def lock(self, purpose: str = "") -> None:
+        """Take the session's write lock or raise :class:`SessionLocked`."""
+        if self._lock_fd is not None:
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SessionError(f"cannot lock the session {self.path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = ""
+            try:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            except OSError:
+                pass
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise SessionLocked(
+                    f"the session {self.path} is in use by another imgreview ({holder or 'unknown process'})"
+                ) from None
+            raise SessionError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} {purpose}".strip().encode(), 0)
+        self._lock_fd = fd
+
+    @property
+    def locked(self) -> bool:
+        """Whether this object holds the session's write lock."""
+        return self._lock_fd is not None
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unlock()

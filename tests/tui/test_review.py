@@ -1,0 +1,306 @@
+"""`imgreview review` / `imgreview demo`: the real command under a pseudo-terminal, killed mid-review
+and resumed; the session lock; signals; "not duplicates" surviving a rescan; graphics choice."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from imgreview.cli.main import main
+from imgreview.model import ScanResult
+from imgreview.scan.pipeline import scan
+from imgreview.session.folder import Session
+from imgreview.session.journal import Journal
+from imgreview.settings import ScanSettings
+from imgreview.tui.graphics import choose_renderer, parse_kitty_version
+from imgreview.tui.state import ReviewState
+from imgreview.tui.thumbs import ThumbnailCache, make_thumbnail
+from tests.helpers.imagegen import brightened, resized, save, scene
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def make_dataset(root: Path) -> Path:
+    for s in range(3):
+        img = scene(100 + s)
+        save(img, root / "train" / f"l{s}" / f"p{s}.png")
+        save(img, root / "train" / f"l{s}" / f"p{s}_copy.png")
+        save(resized(img, 0.5), root / "val" / f"l{s}" / f"p{s}_small.jpg", quality=90)
+    save(brightened(scene(200)), root / "train" / "l0" / "lonely.jpg")
+    return root
+
+
+class Running:
+    """``python -m imgreview ARGS`` on a pseudo-terminal, its output drained in a thread."""
+
+    def __init__(self, args: list[str], tmp: Path, name: str = "ready") -> None:
+        self.ready = tmp / f"{name}.json"
+        env = {**os.environ, "TERM": "xterm-256color", "IMGREVIEW_TEST_READY": str(self.ready),
+               "PYTHONPATH": str(REPO), "COLUMNS": "120", "LINES": "40"}
+        env.pop("IMGREVIEW_SESSION", None)
+        self.master, slave = pty.openpty()
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        self.proc = subprocess.Popen([sys.executable, "-m", "imgreview", *args], stdin=slave, stdout=slave,
+                                     stderr=slave, env=env, cwd=tmp, start_new_session=True, close_fds=True)
+        os.close(slave)
+        self.output = bytearray()
+        self.reader = threading.Thread(target=self._drain, daemon=True)
+        self.reader.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.output += data
+
+    def wait_ready(self, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.ready.exists() and self.ready.read_text():
+                return json.loads(self.ready.read_text())
+            if self.proc.poll() is not None:
+                raise AssertionError(f"exited {self.proc.returncode}: {bytes(self.output[-2000:])!r}")
+            time.sleep(0.05)
+        raise AssertionError(f"not ready: {bytes(self.output[-2000:])!r}")
+
+    def send(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def wait_exit(self, timeout: float = 20) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        try:
+            os.close(self.master)
+        except OSError:
+            pass
+
+
+def wait_for(predicate, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def batches(journal: Path) -> int:
+    if not journal.exists():
+        return 0
+    return len({json.loads(line)["batch"] for line in journal.read_text().splitlines() if line.strip()})
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> tuple[Path, Path]:
+    return make_dataset(tmp_path / "data"), tmp_path / "session"
+
+
+def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
+    root, session_dir = dataset
+    journal = session_dir / "journal.jsonl"
+    run = Running(["review", str(root), "--session", str(session_dir), "--graphics", "halfcell", "-q"], tmp_path)
+    try:
+        first = run.wait_ready()
+        result = Session(session_dir).load_result()
+        assert len(result.groups) == 3
+        order = [g.id for g in result.groups]
+        assert first["group"] == order[0]
+        run.send("a")  # accept the suggestion in group 1
+        wait_for(lambda: batches(journal) == 1)
+        run.send("\t")  # next undecided group
+        run.send("l")
+        run.send("o")  # keep only the second image
+        wait_for(lambda: batches(journal) == 2)
+        run.send("\t")
+        run.send("d")  # mark the first image of group 3, then get killed
+        wait_for(lambda: batches(journal) == 3)
+        os.killpg(run.proc.pid, signal.SIGKILL)
+        run.wait_exit()
+    finally:
+        run.close()
+    decided = Journal(journal)
+    before = dict(decided.decisions)
+    assert len(before) == 3 + 3 + 1
+    g2 = result.groups[1]
+    assert [decided.action_for(m.path, m.digest) for m in g2.members] == ["delete", "keep", "delete"]
+
+    scan_mtime = (session_dir / "scan.json").stat().st_mtime_ns
+    again = Running(["review", "--session", str(session_dir), "--graphics", "halfcell"], tmp_path, "again")
+    try:
+        state = again.wait_ready()
+        assert state["group"] == order[2]  # the first undecided group: where we were
+        again.proc.send_signal(signal.SIGHUP)  # the terminal went away: exit cleanly
+        assert again.wait_exit() == 0
+    finally:
+        again.close()
+    assert (session_dir / "scan.json").stat().st_mtime_ns == scan_mtime  # --session alone: no rescan
+    assert Journal(journal).decisions == before  # every decision is back, none added
+
+
+def test_second_review_is_refused_while_the_first_runs(dataset, tmp_path: Path, capsys) -> None:
+    root, session_dir = dataset
+    run = Running(["review", str(root), "--session", str(session_dir), "--graphics", "none", "-q"], tmp_path)
+    try:
+        run.wait_ready()
+        status = main(["review", "--session", str(session_dir)])
+        assert status == 2
+        err = capsys.readouterr().err
+        assert "in use by another imgreview" in err and "--read-only" in err
+        run.proc.send_signal(signal.SIGTERM)  # exits cleanly on SIGTERM
+        assert run.wait_exit() == 0
+    finally:
+        run.close()
+    session = Session(session_dir)
+    session.lock("test")  # the lock was released
+    session.unlock()
+
+
+def test_review_without_session_or_root_says_what_to_do(tmp_path: Path, capsys) -> None:
+    assert main(["review", "--session", str(tmp_path / "nothing")]) == 2
+    assert "give the folder" in capsys.readouterr().err
+    assert main(["review"]) == 2
+    assert "--session" in capsys.readouterr().err
+    assert main(["review", "--session", str(tmp_path), "--prefer", "bogus"]) == 2
+    assert "unknown rule" in capsys.readouterr().err
+
+
+def test_not_duplicates_survives_a_rescan(dataset) -> None:
+    root, session_dir = dataset
+    session = Session(session_dir)
+    settings = ScanSettings(jobs=1)
+    result = scan([str(root)], settings, session)
+    assert len(result.groups) == 3
+    state = ReviewState(result, Journal(session.journal_path))
+    target = state.groups[1]
+    state.not_duplicates(1)
+    again = scan([str(root)], settings, session)
+    target_digests = {m.digest for m in target.members}
+    assert len(target_digests) == 3 - 1  # an exact pair plus a resized copy
+    # no group pairs two different contents declared distinct (byte-identical copies still group)
+    for g in again.groups:
+        assert len(target_digests & {m.digest for m in g.members}) <= 1
+    assert len(again.groups) == 3
+    # and the decisions (all kept) are still there for the new scan result
+    state2 = ReviewState(ScanResult.load(session.result_path), Journal(session.journal_path))
+    assert all(state2.journal.action_for(m.path, m.digest) == "keep" for m in target.members)
+
+
+@pytest.fixture
+def quick_demo(monkeypatch):
+    """The demo command with a small stand-in generator (the real one is tested in test_demo.py)."""
+    import imgreview.dataset.demo
+
+    calls: list[Path] = []
+
+    def write_demo(target: Path, seed: int = 0) -> None:
+        calls.append(target)
+        make_dataset(Path(target))
+
+    monkeypatch.setattr(imgreview.dataset.demo, "write_demo", write_demo)
+    return calls
+
+
+def test_demo_writes_dataset_without_review(tmp_path: Path, capsys, quick_demo) -> None:
+    target = tmp_path / "demo"
+    assert main(["demo", str(target), "--no-review"]) == 0
+    assert any(target.rglob("*.png")) or any(target.rglob("*.jpg"))
+    assert "imgreview review" in capsys.readouterr().err
+    # a second run reuses it
+    assert main(["demo", str(target), "--no-review"]) == 0
+    assert "already" in capsys.readouterr().err
+    assert quick_demo == [target]
+
+
+def test_demo_opens_the_review(tmp_path: Path, monkeypatch, quick_demo) -> None:
+    """`imgreview demo DIR`: writes, scans, and opens the app at a conflict or leak group first."""
+    from imgreview.tui.app import ReviewApp
+
+    opened: list[ReviewApp] = []
+    monkeypatch.setattr(ReviewApp, "run", lambda self, *a, **k: opened.append(self))
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--graphics", "none", ]) == 0
+    assert (tmp_path / "imgreview-demo" / ".imgreview" / "scan.json").exists()
+    (app,) = opened
+    state = app.state
+    assert len(state) >= 3
+    flags = [g.label_conflict or g.split_leak for g in state.groups]
+    assert any(flags) and flags == sorted(flags, reverse=True)  # conflicts and leaks first
+    assert quick_demo == [Path("imgreview-demo")]
+
+
+# ---------------------------------------------------------------------------- graphics and thumbnails
+
+
+def test_kitty_version_parsing() -> None:
+    assert parse_kitty_version("kitty 0.26.5 created by Kovid Goyal") == (0, 26, 5)
+    assert parse_kitty_version("kitty(0.35.2)") == (0, 35, 2)
+    assert parse_kitty_version("XTerm(379)") is None
+
+
+def test_graphics_modes() -> None:
+    from textual_image.widget import HalfcellImage, SixelImage, TGPImage
+
+    assert choose_renderer("halfcell").widget is HalfcellImage
+    assert choose_renderer("sixel").widget is SixelImage
+    assert choose_renderer("kitty").widget is TGPImage
+    assert choose_renderer("none").widget is None
+    assert choose_renderer("auto").name in ("halfcell", "sixel", "kitty")  # not a terminal: half-cell
+    with pytest.raises(ValueError):
+        choose_renderer("ascii-art")
+
+
+def test_old_kitty_falls_back_to_halfcell(monkeypatch) -> None:
+    import textual_image.renderable as renderable
+
+    from imgreview.tui import graphics
+
+    monkeypatch.setattr(renderable, "Image", renderable.TGPImage)
+    monkeypatch.setattr(graphics, "kitty_version", lambda: (0, 26, 5))
+    chosen = graphics.choose_renderer("auto")
+    assert chosen.name == "halfcell" and "0.28" in chosen.note
+    monkeypatch.setattr(graphics, "kitty_version", lambda: (0, 31, 0))
+    assert graphics.choose_renderer("auto").name == "kitty"
+    monkeypatch.setattr(graphics, "kitty_version", lambda: None)  # unknown terminal claiming TGP
+    assert graphics.choose_renderer("auto").name == "halfcell"
+
+
+def test_thumbnail_cache_is_bounded_and_survives_broken_files(tmp_path: Path) -> None:
+    paths = [save(scene(k, (200, 100)), tmp_path / f"{k}.png") for k in range(5)]
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    cache = ThumbnailCache(capacity=3, workers=2)
+    try:
+        futures = [cache.request(str(p), "d", 64) for p in [*paths, broken]]
+        images = [f.result(10) for f in futures]
+        assert all(max(im.size) <= 64 for im in images)
+        assert images[0].size == (64, 32)
+        assert str(broken) in cache.errors
+        assert sum(cache.get(str(p), "d", 64) is not None for p in [*paths, broken]) == 3
+        assert cache.request(str(broken), "d", 64).result(10) is cache.get(str(broken), "d", 64)
+    finally:
+        cache.close()
+    assert make_thumbnail(str(paths[0]), 50).size == (50, 25)
