@@ -45,10 +45,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imgreview.scan.fingerprint import Failure, Fingerprint, fingerprint_file  # noqa: E402
-from imgreview.scan.search import to_words  # noqa: E402
-from imgreview.scan.verify import MIN_CORRELATION, Signatures, correlation, verify_pairs  # noqa: E402
-from imgreview.settings import DEFAULT_THRESHOLDS, HASH_ALGORITHMS, HashSettings  # noqa: E402
+from imgreview.scan.fingerprint import Failure, Fingerprint, fingerprint_file
+from imgreview.scan.search import to_words
+from imgreview.scan.verify import Signatures, correlation, verify_pairs
+from imgreview.settings import DEFAULT_THRESHOLDS, HASH_ALGORITHMS, HashSettings
 
 CORPUS = ROOT / "bench" / "data" / "corpus"
 DATA = ROOT / "bench" / "data" / "accuracy"

@@ -37,7 +37,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imgreview.scan.search import Pairs  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "index"
 
@@ -96,7 +95,7 @@ def worker(spec: dict) -> dict:
 
     hashes = np.load(spec["data"])
     nbits, threshold = spec["nbits"], spec["threshold"]
-    out: dict = {"hashes": int(len(hashes))}
+    out: dict = {"hashes": len(hashes)}
     started = time.perf_counter()
     cpu0 = time.process_time()
     if spec["engine"] == "exact":
@@ -116,7 +115,7 @@ def worker(spec: dict) -> dict:
             truth = np.unique(t["i"] * n + t["j"])
             got = np.unique(pairs.i * n + pairs.j)
             out["recall"] = float(np.isin(truth, got).sum() / max(1, len(truth)))
-    out["pairs"] = int(len(pairs))
+    out["pairs"] = len(pairs)
     t0 = time.perf_counter()
     keys = [f"{k:09d}" for k in range(len(hashes))]
     groups = reference_groups(len(hashes), pairs, keys)

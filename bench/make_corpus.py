@@ -252,7 +252,7 @@ def load_rgb(path: Path, bg: tuple[int, int, int] = (255, 255, 255)) -> Image.Im
         im.load()
         if has_alpha(im):
             rgba = im.convert("RGBA")
-            base = Image.new("RGBA", rgba.size, bg + (255,))
+            base = Image.new("RGBA", rgba.size, (*bg, 255))
             return Image.alpha_composite(base, rgba).convert("RGB")
         return im.convert("RGB")
 
@@ -537,7 +537,7 @@ def shape_mask(kind: str, size: tuple[int, int]) -> Image.Image:
 
 def alpha_only(kind: str, rgb: tuple[int, int, int], size: tuple[int, int]) -> Image.Image:
     m = shape_mask(kind, size)
-    im = Image.new("RGBA", size, rgb + (0,))
+    im = Image.new("RGBA", size, (*rgb, 0))
     im.putalpha(m)
     return im
 
@@ -770,7 +770,7 @@ def build(args: argparse.Namespace) -> int:
     log(f"corpus dir           : {corpus}")
     log(f"photo sources        : {len(photos)} (after dedup)")
     log(f"files                : {n} ({len(rows) - len(neg_rows)} photo-derived, {len(neg_rows)} negatives)")
-    log(f"negative kinds       : " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())))
+    log("negative kinds       : " + ", ".join(f"{k}={v}" for k, v in sorted(kinds.items())))
     log(f"positive pairs       : {pos} (of which {pos_mirror} involve 'mirror'; "
         f"{pos - pos_mirror} excluding mirror)")
     log(f"negative pairs       : {total_pairs - pos} "

@@ -31,9 +31,9 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imgreview.model import Group, Member, ScanResult  # noqa: E402
-from imgreview.session.folder import Session  # noqa: E402
-from imgreview.session.journal import Change, Journal  # noqa: E402
+from imgreview.model import Group, Member, ScanResult
+from imgreview.session.folder import Session
+from imgreview.session.journal import Change, Journal
 
 
 def make_images(folder: Path, n: int) -> list[Path]:
@@ -92,7 +92,6 @@ def make_session(folder: Path, groups: int, images: int, real: list[Path]) -> Se
 
 
 async def pictures_painted(app, pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    from imgreview.tui.widgets.card import ImageCard
 
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
@@ -125,7 +124,7 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
         cold: list[float] = []
         warm: list[float] = []
         warm_cpu: list[float] = []
-        for k in range(steps):
+        for _ in range(steps):
             # let the prefetch of the next groups finish (a person looks at a group for a while)
             nxt = app.order[(app.position or 0) + 1]
             for m in state.groups[nxt].members:

@@ -6,9 +6,10 @@ results in ``docs/benchmarks.md``): pair precision at least 0.98 with the best r
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from imgreview.fs import cpu_count
 
 HASH_ALGORITHMS = ("phash", "dhash", "ahash", "whash", "colorhash")
 ENGINES = ("auto", "ngt", "exact")
@@ -80,7 +81,7 @@ class ScanSettings:
     manifest: str | None = None  # absolute path of a CSV / JSON lines manifest
 
     def __post_init__(self) -> None:
-        from imgreview.dataset.labels import Layout
+        from imgreview.labels import Layout
 
         Layout(self.layout, self.label_depth, self.manifest)  # raises ValueError when invalid
         if self.engine not in ENGINES:
@@ -98,10 +99,7 @@ class ScanSettings:
     def effective_jobs(self) -> int:
         if self.jobs > 0:
             return self.jobs
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # pragma: no cover - not Linux
-            return max(1, os.cpu_count() or 1)
+        return cpu_count()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

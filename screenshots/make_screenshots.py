@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from imgreview.dataset.demo import write_demo  # noqa: E402
-from imgreview.scan.pipeline import scan  # noqa: E402
-from imgreview.session.folder import Session  # noqa: E402
-from imgreview.session.journal import Journal  # noqa: E402
-from imgreview.settings import ScanSettings  # noqa: E402
+from imgreview.dataset.demo import write_demo
+from imgreview.scan.pipeline import scan
+from imgreview.session.folder import Session
+from imgreview.session.journal import Journal
+from imgreview.settings import ScanSettings
 
 SIZE = (150, 44)
 

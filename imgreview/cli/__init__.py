@@ -1,0 +1,1 @@
+"""The command line: ``imgreview COMMAND``; a thin layer over the library (see :mod:`imgreview.cli.main`)."""

@@ -1,9 +1,10 @@
 """Command line: ``imgreview COMMAND ...``.
 
-Each command lives in its own module under :mod:`imgreview.commands` and registers itself with
-``register(subparsers)``; this module only assembles them. Exit status: 0 success, 1 when a
-command reports a problem it was asked to gate on (``check``), 2 for usage errors, 130 when
-interrupted.
+Each command lives in its own module under :mod:`imgreview.cli.commands` and registers itself with
+``register(subparsers)``; this module only assembles them, and is the one place where an error
+becomes an exit status: an :class:`~imgreview.errors.ImgreviewError` prints its message and exits
+with its ``exit_code`` (see :mod:`imgreview.errors`: 0 success, 1 problems reported, 2 refused,
+130 interrupted).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from collections.abc import Sequence
 
 from imgreview import __version__
+from imgreview.cli.options import fail
+from imgreview.errors import EXIT_INTERRUPTED, ImgreviewError
 
 # Command modules, in the order `--help` lists them.
 COMMANDS = ("scan", "review", "demo", "find", "export", "apply", "restore", "resolve", "check", "split")
@@ -39,13 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imgreview {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__package__}.commands.{name}":
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"imgreview.cli.commands.{name}").register(sub)
     return parser
 
 
@@ -57,9 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except ImgreviewError as exc:
+        return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
 

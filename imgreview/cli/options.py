@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from imgreview.dataset.labels import LAYOUTS
+from imgreview.errors import UsageError
+from imgreview.labels import LAYOUTS
 from imgreview.scan.walk import resolve_roots
 from imgreview.session.folder import (
     DEFAULT_NAME,
@@ -87,10 +88,6 @@ def scan_settings(args: argparse.Namespace) -> ScanSettings:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-class UsageError(Exception):
-    """Bad arguments: the command prints the message and exits with status 2."""
 
 
 def open_session(args: argparse.Namespace, roots: list[str] | None = None) -> Session:

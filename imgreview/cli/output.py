@@ -19,16 +19,10 @@ from rich.progress import (
 from rich.table import Table
 
 from imgreview.model import ScanResult
+from imgreview.scan.pipeline import Progress as ScanProgress
+from imgreview.text import human_bytes
 
 STAGE_LABELS = {"walk": "Finding images", "hash": "Hashing", "index": "Searching pairs", "group": "Grouping"}
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
 
 
 class _RateColumn(TextColumn):
@@ -45,7 +39,7 @@ class _RateColumn(TextColumn):
 
 
 @contextmanager
-def scan_progress(quiet: bool = False) -> Iterator[object]:
+def scan_progress(quiet: bool = False) -> Iterator[ScanProgress]:
     """A ``progress(stage, done, total)`` callback drawing a rich bar on a terminal, else nothing."""
     console = Console(stderr=True)
     if quiet or not console.is_terminal:

@@ -23,6 +23,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
@@ -80,9 +81,9 @@ class DemoPlan:
         return {"seed": self.seed, "images": self.images, "planted": [asdict(p) for p in self.planted]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> DemoPlan:
-        return cls(seed=int(data["seed"]), images=list(data["images"]),  # type: ignore[arg-type, call-overload]
-                   planted=[Planted(**p) for p in data["planted"]])  # type: ignore[attr-defined]
+    def from_dict(cls, data: dict[str, Any]) -> DemoPlan:
+        return cls(seed=int(data["seed"]), images=list(data["images"]),
+                   planted=[Planted(**p) for p in data["planted"]])
 
     @classmethod
     def load(cls, target: Path) -> DemoPlan:

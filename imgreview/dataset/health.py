@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgreview.dataset.labels import labels_of, split_pairs, split_sort_key, splits_of
-from imgreview.decisions.export import build_decisions
+from imgreview.decisions.build import build_decisions
+from imgreview.labels import labels_of, split_pairs, split_sort_key, splits_of
 from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.session.journal import Journal
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import random
 import shutil
@@ -26,8 +27,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from imgreview.dataset.labels import Labeller, Layout
-from imgreview.decisions.export import build_decisions
+from imgreview.decisions.build import build_decisions
+from imgreview.errors import ImgreviewError
+from imgreview.labels import Labeller, Layout
 from imgreview.model import ScanResult
 from imgreview.scan.walk import WalkOptions, walk
 from imgreview.session.journal import Journal
@@ -36,7 +38,7 @@ MODES = ("copy", "hardlink", "symlink")
 DEFAULT_NAMES = {2: ("train", "test"), 3: ("train", "val", "test")}
 
 
-class SplitError(ValueError):
+class SplitError(ImgreviewError, ValueError):
     """Bad ratios or an unusable output; the message says what to do."""
 
 
@@ -140,7 +142,7 @@ def plan_split(images: Iterable[tuple[str, str | None]], groups: Iterable[Sequen
     uf = _Union()
     for group in groups:
         present = [p for p in group if p in labels]
-        for a, b in zip(present, present[1:], strict=False):
+        for a, b in itertools.pairwise(present):
             uf.union(a, b)
     members: dict[str, list[str]] = {}
     for p in sorted(labels):

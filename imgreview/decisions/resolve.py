@@ -32,8 +32,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from imgreview.dataset.labels import labels_of, split_sort_key, splits_of
 from imgreview.decisions.keeper import DEFAULT_PREFER, suggest_keeper
+from imgreview.labels import labels_of, split_sort_key, splits_of
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
 

@@ -14,7 +14,6 @@ images (flat fills, smooth gradients) whose hashes are degenerate.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import os
 import stat
@@ -26,6 +25,8 @@ import imagehash
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from imgreview.errors import ImgreviewError
+from imgreview.fs import digest_bytes
 from imgreview.settings import HashSettings
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
@@ -60,7 +61,7 @@ def _register_optional_plugins() -> set[str]:
     except Exception:  # pragma: no cover - older Pillow
         pass
     try:
-        import pillow_heif  # type: ignore[import-not-found]
+        import pillow_heif
 
         pillow_heif.register_heif_opener()
         available.add("heif")
@@ -70,7 +71,7 @@ def _register_optional_plugins() -> set[str]:
     except Exception:
         pass
     try:
-        import pillow_avif  # type: ignore[import-not-found]  # noqa: F401
+        import pillow_avif  # noqa: F401
 
         available.add("avif")
     except Exception:
@@ -113,13 +114,8 @@ class Failure:
     error: str
 
 
-class ImageRejected(Exception):
+class ImageRejected(ImgreviewError):
     """The file is not an image we can fingerprint; the message says why, for a person."""
-
-
-def digest_bytes(data: bytes) -> str:
-    """Content digest: BLAKE2b-128 (stdlib, about 1 GB/s, no dependency)."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def fingerprint_file(path: str, settings: HashSettings) -> Fingerprint | Failure:

@@ -7,43 +7,43 @@ reports progress through a callback ``progress(stage, done, total)`` with stages
 
 from __future__ import annotations
 
-import hashlib
-import json
-import multiprocessing
 import os
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from imgreview import __version__
-from imgreview.dataset.labels import DatasetError, Labeller, Layout, annotate
+from imgreview.errors import EXIT_INTERRUPTED, ImgreviewError
+from imgreview.fs import within_any
+from imgreview.labels import DatasetError, Labeller, Layout, annotate
 from imgreview.model import FileError, Group, Member, ScanResult
-from imgreview.scan.fingerprint import Failure, Fingerprint, fingerprint_file
+from imgreview.scan.cache import FingerprintCache
+from imgreview.scan.fingerprint import Failure, Fingerprint
 from imgreview.scan.grouping import reference_groups
+from imgreview.scan.reuse import grouping_key, previous_groups
 from imgreview.scan.search import Pairs, find_pairs, hamming, to_words
 from imgreview.scan.verify import Signatures, verify_pairs
 from imgreview.scan.walk import FileEntry, WalkOptions, resolve_roots, walk
-from imgreview.session.cache import FingerprintCache
+from imgreview.scan.workers import fingerprint_many
 from imgreview.session.folder import Session, default_session_dir
-from imgreview.session.journal import Journal
-from imgreview.settings import HashSettings, ScanSettings
+from imgreview.settings import ScanSettings
 
 Progress = Callable[[str, int, int], None]
 STORE_EVERY = 256  # fingerprints per cache commit
 STORE_SECONDS = 2.0
 
 
-class ScanError(Exception):
+class ScanError(ImgreviewError):
     """The scan cannot start (a usage problem: missing root, unusable session)."""
 
 
-class ScanInterrupted(Exception):
+class ScanInterrupted(ImgreviewError):
+    """Ctrl-C during a scan: what was hashed is cached; the command exits 130."""
+
+    exit_code = EXIT_INTERRUPTED
+
     def __init__(self, hashed: int, total: int) -> None:
         super().__init__(f"scan interrupted after {hashed} of {total} new files; they are cached, "
                          "run the same command again to continue")
@@ -58,113 +58,6 @@ class _Content:
     digest: str
     hash: bytes
     files: list[tuple[Fingerprint, FileEntry]]
-
-
-def _hash_one(args: tuple[str, HashSettings]) -> Fingerprint | Failure:
-    return fingerprint_file(*args)
-
-
-def _hash_chunk(paths: list[str], settings: HashSettings) -> list[Fingerprint | Failure]:
-    return [fingerprint_file(p, settings) for p in paths]
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-WORKER_DIED = "the decoder process died on this file (a crash or out of memory); it was skipped"
-
-
-def _worker_died(path: str) -> Failure:
-    try:
-        st = os.stat(path)
-        size, mtime_ns = st.st_size, st.st_mtime_ns
-    except OSError:
-        size = mtime_ns = 0
-    return Failure(path, size, mtime_ns, WORKER_DIED)
-
-
-def fingerprint_many(paths: list[str], settings: HashSettings, jobs: int) -> Iterator[Fingerprint | Failure]:
-    """Fingerprint files over ``jobs`` processes, yielding results as they come.
-
-    A worker that dies (a decoder crash, the out-of-memory killer) does not hang or end the scan:
-    the files that were in flight are retried one at a time in a fresh pool, and the one that
-    kills its worker again is reported as a :class:`Failure` (and cached as such, so the next scan
-    does not trip over it again).
-    """
-    if jobs <= 1 or len(paths) < 4:
-        for p in paths:
-            yield fingerprint_file(p, settings)
-        return
-    chunksize = max(1, min(32, len(paths) // (jobs * 16)))
-    queue: deque[list[str]] = deque(paths[k:k + chunksize] for k in range(0, len(paths), chunksize))
-    suspects: deque[str] = deque()  # in flight when a worker died: retried alone
-    while queue or suspects:
-        executor = ProcessPoolExecutor(jobs, mp_context=_pool_context())
-        inflight: dict[Future[list[Fingerprint | Failure]], list[str]] = {}
-        alone: Future[list[Fingerprint | Failure]] | None = None  # a suspect running by itself
-        broken = False
-        try:
-            while not broken and (queue or suspects or inflight):
-                try:
-                    if suspects and not inflight:
-                        path = suspects.popleft()
-                        try:
-                            alone = executor.submit(_hash_chunk, [path], settings)
-                        except BrokenProcessPool:
-                            suspects.appendleft(path)
-                            raise
-                        inflight[alone] = [path]
-                    elif not suspects:
-                        while queue and len(inflight) < jobs * 4:
-                            chunk = queue.popleft()
-                            try:
-                                inflight[executor.submit(_hash_chunk, chunk, settings)] = chunk
-                            except BrokenProcessPool:
-                                queue.appendleft(chunk)
-                                raise
-                except BrokenProcessPool:
-                    broken = True
-                    break
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    chunk = inflight.pop(fut)
-                    try:
-                        results = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if fut is alone:
-                            yield _worker_died(chunk[0])
-                        else:
-                            suspects.extend(chunk)
-                        continue
-                    yield from results
-            for chunk in inflight.values():  # the pool broke: whatever else was running is suspect
-                suspects.extend(chunk)
-            inflight.clear()
-        except BaseException:
-            for fut in inflight:
-                fut.cancel()
-            _terminate(executor)
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
-        executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _terminate(executor: ProcessPoolExecutor) -> None:
-    """Stop the workers now (on Ctrl-C or an error in the caller), without waiting for their tasks."""
-    for proc in list(getattr(executor, "_processes", {}).values()):
-        try:
-            proc.terminate()
-        except Exception:
-            pass
-
-
-def _under(path: str, roots: list[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
 def scan(roots: list[str], settings: ScanSettings | None = None, session: Session | None = None,
@@ -211,7 +104,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
                     failures[path] = item
             else:
                 todo.append(path)
-        gone = [p for p in cache.paths() if p not in entries and _under(p, roots)]
+        gone = [p for p in cache.paths() if p not in entries and within_any(p, roots)]
         vanished = cache.forget(gone) if gone else 0
 
         total = len(todo)
@@ -236,12 +129,13 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
             raise ScanInterrupted(hashed, total) from None
         cache.store(pending, key)
 
-    journal = Journal(session.journal_path, read_only=True)
+    journal = session.journal(read_only=True)
     distinct = journal.distinct_pairs()
     key = grouping_key(roots, entries, fingerprints, settings, distinct)
-    reused = _reuse_groups(session, key, roots, settings)
+    reused = previous_groups(session, key)
     if reused is not None:
-        result, extra = reused
+        groups, extra = reused
+        result = _result(roots, settings, groups)
     else:
         result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report)
         extra["reused_groups"] = False
@@ -296,7 +190,7 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
     hpairs, engine = find_pairs(unique, settings.hash.bits, threshold, settings.engine,
                                 progress=lambda d, t: report("index", d, t))
     extra["engine"] = engine
-    extra["distinct_hashes"] = int(len(unique))
+    extra["distinct_hashes"] = len(unique)
 
     pairs = _expand_to_nodes(hpairs, inverse, len(unique))
     if distinct and len(pairs):
@@ -304,13 +198,13 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
         keep = np.array([(min(digests[a], digests[b]), max(digests[a], digests[b])) not in distinct
                          for a, b in zip(pairs.i.tolist(), pairs.j.tolist(), strict=True)], dtype=bool)
         pairs = Pairs(pairs.i[keep], pairs.j[keep], pairs.d[keep])
-    extra["candidate_pairs"] = int(len(pairs))
+    extra["candidate_pairs"] = len(pairs)
     if settings.verify and len(pairs):
         fps = [c.files[0][0] for c in nodes]
         sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
         ok = verify_pairs(pairs.i, pairs.j, sig)
         pairs = Pairs(pairs.i[ok], pairs.j[ok], pairs.d[ok])
-    extra["verified_pairs"] = int(len(pairs))
+    extra["verified_pairs"] = len(pairs)
 
     report("group", 0, 1)
     clusters = reference_groups(n, pairs, [c.digest for c in nodes])
@@ -354,40 +248,6 @@ def _result(roots: list[str], settings: ScanSettings, groups: list[Group]) -> Sc
     )
 
 
-# Stats of the pair search that a reused result carries over.
-_SEARCH_STATS = ("threshold", "engine", "distinct_hashes", "candidate_pairs", "verified_pairs")
-
-
-def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
-                 settings: ScanSettings, distinct: set[tuple[str, str]]) -> str:
-    """A digest of everything the groups depend on: files, contents, hashes, settings, "not duplicates"."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(json.dumps([__version__, roots, settings.hash.key, settings.effective_threshold, settings.engine,
-                         settings.verify, sorted(distinct)], ensure_ascii=True).encode("ascii"))
-    for path in sorted(fingerprints):
-        fp = fingerprints[path]
-        entry = entries[path]
-        h.update(b"\0".join([os.fsencode(path), fp.digest.encode("ascii"), fp.hash, str(fp.mtime_ns).encode(),
-                              *(os.fsencode(a) for a in entry.aliases)]) + b"\n")
-    return h.hexdigest()
-
-
-def _reuse_groups(session: Session, key: str, roots: list[str], settings: ScanSettings
-                  ) -> tuple[ScanResult, dict[str, object]] | None:
-    """The previous scan's groups when nothing they depend on has changed (an unchanged rescan)."""
-    if not session.result_path.exists():
-        return None
-    try:
-        previous = ScanResult.load(session.result_path)
-    except (OSError, ValueError):
-        return None
-    if previous.stats.get("grouping_key") != key:
-        return None
-    extra: dict[str, object] = {k: previous.stats[k] for k in _SEARCH_STATS if k in previous.stats}
-    extra["reused_groups"] = True
-    return _result(roots, settings, previous.groups), extra
-
-
 def _member(fp: Fingerprint, entry: FileEntry, distance: int, exact: bool) -> Member:
     return Member(
         path=fp.path, digest=fp.digest, distance=int(distance), size=fp.size, width=fp.width,
@@ -424,8 +284,8 @@ def _expand_to_nodes(hpairs: Pairs, inverse: np.ndarray, n_hashes: int) -> Pairs
                              strict=True):
             ai = order[starts[hi]:starts[hi] + counts[hi]]
             aj = order[starts[hj]:starts[hj] + counts[hj]]
-            gi, gj = np.meshgrid(ai, aj, indexing="ij")
-            gi, gj = gi.ravel(), gj.ravel()
+            grid_i, grid_j = np.meshgrid(ai, aj, indexing="ij")
+            gi, gj = grid_i.ravel(), grid_j.ravel()
             out_i.append(np.minimum(gi, gj))
             out_j.append(np.maximum(gi, gj))
             out_d.append(np.full(len(gi), d, dtype=np.int32))

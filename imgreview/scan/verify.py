@@ -57,7 +57,8 @@ def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.abs(a.astype(np.int16) - b.astype(np.int16)).mean(axis=1)
+    out: np.ndarray = np.abs(a.astype(np.int16) - b.astype(np.int16)).mean(axis=1)
+    return out
 
 
 def verify_pairs(i: np.ndarray, j: np.ndarray, sig: Signatures, min_correlation: float = MIN_CORRELATION,

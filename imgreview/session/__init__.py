@@ -1,0 +1,1 @@
+"""The session folder (``.imgreview/``): its layout and lock, the decision journal, durable JSON lines."""

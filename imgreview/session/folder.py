@@ -18,14 +18,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from imgreview.model import ScanResult, write_atomic
+from imgreview.errors import ImgreviewError
+from imgreview.fs import write_atomic
+from imgreview.model import ScanResult
+from imgreview.session.journal import Journal
 
 SESSION_VERSION = 1
 DEFAULT_NAME = ".imgreview"
 ENV_VAR = "IMGREVIEW_SESSION"
 
 
-class SessionError(Exception):
+class SessionError(ImgreviewError):
     """The session folder cannot be used; the message says why and what to do."""
 
 
@@ -61,6 +64,10 @@ class Session:
     @property
     def journal_path(self) -> Path:
         return self.path / "journal.jsonl"
+
+    def journal(self, read_only: bool = False) -> Journal:
+        """The session's decision journal (the one place a session's :class:`Journal` is made)."""
+        return Journal(self.journal_path, read_only=read_only)
 
     @property
     def meta_path(self) -> Path:

@@ -24,10 +24,11 @@ import itertools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from imgreview.errors import ImgreviewError
+from imgreview.fs import utc_now
 from imgreview.session.jsonl import append_records
 
 JOURNAL_VERSION = 1
@@ -35,7 +36,7 @@ FILE_ACTIONS = ("keep", "delete", "undecided")
 GROUP_ACTIONS = ("distinct", "not-distinct")
 
 
-class JournalError(Exception):
+class JournalError(ImgreviewError):
     """The journal cannot be written; the decision was NOT recorded."""
 
 
@@ -87,10 +88,6 @@ def _check_record(rec: object) -> int:
         if key in rec and (isinstance(rec[key], bool) or not isinstance(rec[key], int)):
             raise ValueError(f"bad {key}")
     return number
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Journal:
@@ -238,7 +235,7 @@ class Journal:
 
     def _commit(self, records: list[dict[str, Any]]) -> int:
         number = self._next_batch
-        stamp = _now()
+        stamp = utc_now()
         for rec in records:
             rec.setdefault("v", JOURNAL_VERSION)
             rec["batch"] = number

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import imgreview.quarantine.core as quarantine
 from imgreview.cli.main import main
 from imgreview.model import Group, ScanResult
-from imgreview.quarantine.core import MANIFEST_NAME, QuarantineError, apply, restore
+from imgreview.quarantine import MANIFEST_NAME, QuarantineError, apply, moves, restore
+from imgreview.quarantine.manifest import TEST_PAUSE_ENV
 from imgreview.scan.pipeline import scan
 from imgreview.scan.walk import QUARANTINE_MARKER
 from imgreview.session.folder import Session
@@ -36,7 +36,7 @@ def make_dataset(root: Path, seeds: range = range(3)) -> Path:
 
 def crash_apply_after_moves(monkeypatch: pytest.MonkeyPatch, session: Session, q: Path, k: int) -> None:
     """Run an apply that crashes (an exception in the move) after ``k`` files were moved."""
-    real_rename = quarantine._rename
+    real_rename = moves._rename
     calls = {"n": 0}
 
     def failing(src: str, dst: str) -> None:
@@ -45,10 +45,10 @@ def crash_apply_after_moves(monkeypatch: pytest.MonkeyPatch, session: Session, q
         calls["n"] += 1
         real_rename(src, dst)
 
-    monkeypatch.setattr(quarantine, "_rename", failing)
+    monkeypatch.setattr(moves, "_rename", failing)
     with pytest.raises(RuntimeError):
         apply(session, str(q))
-    monkeypatch.setattr(quarantine, "_rename", real_rename)
+    monkeypatch.setattr(moves, "_rename", real_rename)
 
 
 def scan_session(root: Path) -> tuple[Session, ScanResult]:
@@ -221,7 +221,7 @@ def test_move_across_file_systems_copies_verifies_then_unlinks(tmp_path: Path,
     before = tree(root)
     mtime = os.stat(root / "val" / "cat" / "c0.png").st_mtime_ns
     q = tmp_path / "q"
-    monkeypatch.setattr(quarantine, "_rename", _exdev)
+    monkeypatch.setattr(moves, "_rename", _exdev)
     report = apply(session, str(q))
     assert len(report.moved) == 5
     assert os.stat(q / "val" / "cat" / "c0.png").st_mtime_ns == mtime
@@ -234,8 +234,8 @@ def test_cross_file_system_move_interrupted_before_unlink(tmp_path: Path, monkey
     root, session, _ = standard(tmp_path)
     before = tree(root)
     q = tmp_path / "q"
-    monkeypatch.setattr(quarantine, "_rename", _exdev)
-    real_copy = quarantine._copy_verify
+    monkeypatch.setattr(moves, "_rename", _exdev)
+    real_copy = moves._copy_verify
     calls = {"n": 0}
 
     def copy_then_crash(src: str, dst: str) -> None:
@@ -244,10 +244,10 @@ def test_cross_file_system_move_interrupted_before_unlink(tmp_path: Path, monkey
         if calls["n"] == 2:
             raise RuntimeError("killed between copy and unlink")
 
-    monkeypatch.setattr(quarantine, "_copy_verify", copy_then_crash)
+    monkeypatch.setattr(moves, "_copy_verify", copy_then_crash)
     with pytest.raises(RuntimeError):
         apply(session, str(q))
-    monkeypatch.setattr(quarantine, "_copy_verify", real_copy)
+    monkeypatch.setattr(moves, "_copy_verify", real_copy)
     report = apply(session, str(q))
     assert len(report.moved) == 4 and len(report.already) == 1
     _check_completed(root, q, before, 5)
@@ -259,7 +259,7 @@ def test_apply_killed_with_sigkill_completes_on_rerun(tmp_path: Path) -> None:
     root, session, _ = standard(tmp_path)
     before = tree(root)
     q = tmp_path / "q"
-    env = {**os.environ, quarantine.TEST_PAUSE_ENV: "2", "PYTHONPATH": str(Path(__file__).parents[2])}
+    env = {**os.environ, TEST_PAUSE_ENV: "2", "PYTHONPATH": str(Path(__file__).parents[2])}
     code = kill_when_paused([sys.executable, "-m", "imgreview", "apply", "--session", str(session.path),
                              "--move-to", str(q)], env)
     assert code == -signal.SIGKILL

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from imgreview.cli.main import main
-from imgreview.dataset.labels import split_sort_key
+from imgreview.labels import split_sort_key
 from imgreview.session.folder import Session
 from imgreview.session.journal import Change, Journal
 from tests.helpers.imagegen import labelled_dataset

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from imgreview.cli.main import main
-from imgreview.decisions.export import COLUMNS, ExportError, build_decisions, render
+from imgreview.decisions.build import build_decisions
+from imgreview.decisions.export import COLUMNS, ExportError, render
 from imgreview.model import Group, ScanResult
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from imgreview.scan.fingerprint import Fingerprint, fingerprint_file
+from imgreview.scan.library import HashLibrary
 from imgreview.scan.pipeline import scan
-from imgreview.session.find_index import HashLibrary
 from imgreview.session.folder import Session
 from imgreview.settings import HashSettings, ScanSettings
 from tests.helpers.imagegen import brightened, resized, save, scene

@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgreview.cli.main import main
-from imgreview.dataset.labels import Labeller
 from imgreview.dataset.split import (
     SplitError,
     parse_ratios,
@@ -21,6 +20,7 @@ from imgreview.dataset.split import (
     split_names,
     targets,
 )
+from imgreview.labels import Labeller
 from imgreview.session.folder import Session
 from imgreview.session.journal import Change, Journal
 from tests.helpers.imagegen import labelled_dataset

@@ -95,7 +95,7 @@ def labelled_dataset(root: Path, size: tuple[int, int] = (192, 144)) -> dict[str
     originals: dict[tuple[str, str], list[str]] = {}
     for split, n in splits.items():
         for label in ("cat", "dog", "fox", "owl"):
-            for k in range(n):
+            for _ in range(n):
                 seed += 1
                 rel = f"{split}/{label}/{label}_{seed}.jpg"
                 save(scene(seed, size), root / rel, quality=92)

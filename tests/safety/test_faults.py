@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from imgreview.cli.main import main
+from imgreview.scan.cache import CacheError, FingerprintCache
 from imgreview.scan.pipeline import scan
-from imgreview.session.cache import CacheError, FingerprintCache
 from imgreview.session.folder import Session, SessionError, SessionLocked
 from imgreview.session.journal import Change, Journal, JournalError
 from imgreview.settings import ScanSettings
@@ -40,7 +40,7 @@ ONE_JOB = ScanSettings(jobs=1)
 # The CLI with every fingerprint slowed down, so a test can kill it mid-scan.
 SLOW_CLI = """
 import sys, time
-import imgreview.scan.pipeline as s
+import imgreview.scan.workers as s
 real = s.fingerprint_file
 def slow(path, settings):
     time.sleep(float(sys.argv[1]))
@@ -162,7 +162,7 @@ def test_ctrl_c_during_scan_stores_what_was_hashed_and_says_how_to_continue(tmp_
 # A worker that dies on one file, as under the out-of-memory killer or a crashing codec.
 DYING_WORKER_CLI = """
 import os, signal, sys
-import imgreview.scan.pipeline as s
+import imgreview.scan.workers as s
 real = s.fingerprint_file
 def maybe_die(path, settings):
     if os.path.basename(path) == "die.png":

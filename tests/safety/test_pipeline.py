@@ -17,7 +17,7 @@ import pytest
 
 from imgreview.cli.main import main
 from imgreview.model import ScanResult
-from imgreview.quarantine.core import MANIFEST_NAME, TEST_PAUSE_ENV
+from imgreview.quarantine.manifest import MANIFEST_NAME, TEST_PAUSE_ENV
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
 from imgreview.session.journal import Change, Journal

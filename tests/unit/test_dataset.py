@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imgreview.cli.main import main
-from imgreview.dataset.labels import (
+from imgreview.labels import (
     DatasetError,
     Labeller,
     Layout,

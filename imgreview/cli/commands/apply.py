@@ -6,15 +6,14 @@ import argparse
 import sys
 
 from imgreview.cli.options import (
-    UsageError,
     add_session_lookup_option,
     fail,
     find_session,
 )
-from imgreview.cli.output import human_bytes
-from imgreview.decisions.export import display_path
-from imgreview.quarantine.core import ApplyReport, Move, QuarantineError, apply
+from imgreview.errors import UsageError
+from imgreview.quarantine import ApplyReport, Move, QuarantineError, apply
 from imgreview.session.folder import SessionError
+from imgreview.text import display_path, human_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

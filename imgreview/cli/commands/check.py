@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from imgreview.cli.commands.scan import run_scan
-from imgreview.cli.options import (
-    UsageError,
-    add_scan_options,
-    add_session_option,
-    fail,
-    open_session,
-)
+from imgreview.cli.options import add_scan_options, add_session_option, open_session
+from imgreview.cli.steps import run_scan, write_output
 from imgreview.dataset.health import DEFAULT_MIN_IMAGES, HealthReport, build_report
-from imgreview.decisions.export import display_path
-from imgreview.scan.pipeline import ScanInterrupted
-from imgreview.session.journal import Journal
+from imgreview.text import display_path
 
 MAX_LISTED = 20
 
@@ -42,25 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        result = run_scan(args)
-        session = open_session(args, args.roots)
-    except UsageError as exc:
-        return fail(str(exc))
-    except ScanInterrupted as exc:
-        return fail(str(exc), 130)
-    report = build_report(result, Journal(session.journal_path, read_only=True), min_images=args.min_images)
+    result = run_scan(args)
+    session = open_session(args, args.roots)
+    report = build_report(result, session.journal(read_only=True), min_images=args.min_images)
     if args.json:
-        text = json.dumps(report.to_dict(), indent=1, ensure_ascii=True) + "\n"
-        try:
-            if args.json == "-":
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            else:
-                with open(args.json, "w", encoding="ascii") as fh:
-                    fh.write(text)
-        except OSError as exc:
-            return fail(f"cannot write {args.json}: {exc.strerror or exc}")
+        write_output(args.json, json.dumps(report.to_dict(), indent=1, ensure_ascii=True) + "\n")
     if not (args.quiet and args.json):
         from rich.console import Console
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from imgreview.cli.options import fail
+from imgreview.cli.reviewing import GRAPHICS, add_review_arguments, run_review
 
 DEFAULT_DIR = "imgreview-demo"
 
@@ -24,8 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help=f"where to write the dataset (default: ./{DEFAULT_DIR})")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0: always the same pictures)")
     p.add_argument("--no-review", action="store_true", help="only write the dataset")
-    from imgreview.cli.commands.review import GRAPHICS
-
     p.add_argument("--graphics", choices=GRAPHICS, default="auto", help="how pictures are drawn (see review)")
     p.set_defaults(func=run)
 
@@ -51,9 +50,6 @@ def run(args: argparse.Namespace) -> int:
     if args.no_review:
         print(f"review it with: imgreview review {target}", file=sys.stderr)
         return 0
-    from imgreview.cli.commands.review import add_review_arguments
-    from imgreview.cli.commands.review import run as run_review
-
     parser = argparse.ArgumentParser(prog="imgreview demo")
     add_review_arguments(parser)
     review_args = parser.parse_args([str(target), "--graphics", args.graphics])

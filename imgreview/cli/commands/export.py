@@ -5,21 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgreview.cli.options import (
-    UsageError,
-    add_session_lookup_option,
-    fail,
-    find_session,
-)
-from imgreview.decisions.export import (
-    FORMATS,
-    Decisions,
-    ExportError,
-    build_decisions,
-    render,
-)
-from imgreview.session.folder import Session, SessionError
-from imgreview.session.journal import Journal
+from imgreview.cli.options import add_session_lookup_option, fail, find_session
+from imgreview.cli.steps import write_output
+from imgreview.decisions.build import load_decisions
+from imgreview.decisions.export import FORMATS, render
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,49 +34,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def load_decisions(session: Session) -> tuple[Decisions, list[str]]:
-    """The decisions of a session and the journal's replay warnings. Raises UsageError."""
-    try:
-        session.read_meta()
-        result = session.load_result()
-    except SessionError as exc:
-        raise UsageError(str(exc)) from None
-    journal = Journal(session.journal_path, read_only=True)
-    return build_decisions(result, journal), journal.warnings
-
-
-def _write(target: str, data: bytes) -> None:
-    if target == "-":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    with open(target, "wb") as fh:
-        fh.write(data)
-
-
 def run(args: argparse.Namespace) -> int:
-    try:
-        session = find_session(args)
-        decisions, warnings = load_decisions(session)
-    except UsageError as exc:
-        return fail(str(exc))
-    for w in warnings:
+    _, journal, decisions = load_decisions(find_session(args))
+    for w in journal.warnings:
         print(f"imgreview: warning: {w}", file=sys.stderr)
     targets = {name: getattr(args, name) for name in ("keep", "delete", "undecided") if getattr(args, name)}
     if not targets:
         targets = {"delete": "-"}
     if sum(t == "-" for t in targets.values()) > 1:
         return fail("only one list can go to stdout ('-')")
-    try:  # render everything first: nothing is written when one list cannot be
-        rendered = {name: render(decisions.rows(name), args.format, args.null) for name in targets}
-    except ExportError as exc:
-        return fail(str(exc))
+    # Render everything first: nothing is written when one list cannot be.
+    rendered = {name: render(decisions.rows(name), args.format, args.null) for name in targets}
     for name, target in targets.items():
-        try:
-            _write(target, rendered[name])
-        except OSError as exc:
-            return fail(f"cannot write {target}: {exc.strerror or exc}")
+        write_output(target, rendered[name])
     err = sys.stderr
     print(f"keep {len(decisions.keep)}, delete {len(decisions.delete)} ({decisions.delete_bytes} bytes), "
           f"undecided {len(decisions.undecided)}", file=err)

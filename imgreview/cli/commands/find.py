@@ -8,15 +8,15 @@ import os
 import sys
 
 from imgreview.cli.options import (
-    UsageError,
     add_session_option,
     fail,
     find_session,
     open_session,
 )
+from imgreview.errors import UsageError
+from imgreview.scan.cache import CacheError
 from imgreview.scan.fingerprint import Failure, fingerprint_file
-from imgreview.session.cache import CacheError
-from imgreview.session.find_index import HashLibrary
+from imgreview.scan.library import HashLibrary
 from imgreview.session.folder import SessionError
 from imgreview.settings import DEFAULT_THRESHOLDS, HashSettings
 

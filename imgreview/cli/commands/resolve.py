@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgreview.cli.options import UsageError, add_session_option, fail, find_session
+from imgreview.cli.options import add_session_option, fail, find_session
 from imgreview.decisions.keeper import RULES, parse_prefer
 from imgreview.decisions.resolve import (
     CONFLICT_MODES,
@@ -14,6 +14,7 @@ from imgreview.decisions.resolve import (
     apply_plan,
     plan_exact,
 )
+from imgreview.errors import UsageError
 from imgreview.session.folder import SessionError
 from imgreview.session.journal import Journal, JournalError
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from imgreview.cli.options import fail
-from imgreview.decisions.export import display_path
-from imgreview.quarantine.core import QuarantineError, restore
+from imgreview.quarantine import QuarantineError, restore
 from imgreview.session.folder import SessionError
+from imgreview.text import display_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

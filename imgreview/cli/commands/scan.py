@@ -6,19 +6,9 @@ import argparse
 import shlex
 import sys
 
-from imgreview.cli.options import (
-    UsageError,
-    add_scan_options,
-    add_session_option,
-    fail,
-    open_session,
-    scan_settings,
-)
-from imgreview.cli.output import print_summary, scan_progress
-from imgreview.model import ScanResult
-from imgreview.scan.pipeline import ScanError, ScanInterrupted, scan
-from imgreview.session.cache import CacheError
-from imgreview.session.folder import SessionError
+from imgreview.cli.options import add_scan_options, add_session_option
+from imgreview.cli.output import print_summary
+from imgreview.cli.steps import run_scan, write_output
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,39 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def run_scan(args: argparse.Namespace) -> ScanResult:
-    """Scan with progress; shared by ``scan``, ``review`` and ``check``. Raises UsageError."""
-    settings = scan_settings(args)
-    session = open_session(args, args.roots)
-    try:
-        with scan_progress(quiet=args.quiet) as progress:
-            return scan(args.roots, settings, session, progress=progress)  # type: ignore[arg-type]
-    except (ScanError, SessionError, CacheError) as exc:
-        raise UsageError(str(exc)) from None
-
-
-def write_json(result: ScanResult, target: str) -> None:
-    text = result.to_json(indent=1)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    else:
-        with open(target, "w", encoding="ascii") as fh:
-            fh.write(text + "\n")
-
-
 def run(args: argparse.Namespace) -> int:
-    try:
-        result = run_scan(args)
-    except UsageError as exc:
-        return fail(str(exc))
-    except ScanInterrupted as exc:
-        return fail(str(exc), 130)
+    result = run_scan(args)
     if args.json:
-        try:
-            write_json(result, args.json)
-        except OSError as exc:
-            return fail(f"cannot write {args.json}: {exc.strerror or exc}")
+        write_output(args.json, result.to_json(indent=1) + "\n")
     if not args.quiet:
         from rich.console import Console
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgreview.cli.commands.scan import run_scan
 from imgreview.cli.options import (
-    UsageError,
     add_scan_options,
     add_session_option,
     fail,
     open_session,
 )
+from imgreview.cli.steps import run_scan
 from imgreview.dataset.split import (
-    SplitError,
     SplitPlan,
     parse_ratios,
     plan_from_scan,
@@ -22,8 +20,6 @@ from imgreview.dataset.split import (
     write_csv,
     write_tree,
 )
-from imgreview.scan.pipeline import ScanInterrupted
-from imgreview.session.journal import Journal
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,21 +50,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    ratios = parse_ratios(args.ratios)
+    names = split_names(len(ratios), args.names)
+    result = run_scan(args)
+    session = open_session(args, args.roots)
+    plan = plan_from_scan(result, session.journal(read_only=True), ratios, args.seed, names,
+                          skip_dirs=(str(session.path),))
     try:
-        ratios = parse_ratios(args.ratios)
-        names = split_names(len(ratios), args.names)
-        result = run_scan(args)
-        session = open_session(args, args.roots)
-        plan = plan_from_scan(result, Journal(session.journal_path, read_only=True), ratios, args.seed, names,
-                              skip_dirs=(str(session.path),))
         if args.csv:
             write_csv(plan, args.csv)
         else:
             written = write_tree(plan, args.out, args.mode, result.roots)
-    except (UsageError, SplitError) as exc:
-        return fail(str(exc))
-    except ScanInterrupted as exc:
-        return fail(str(exc), 130)
     except OSError as exc:
         return fail(f"cannot write {args.csv or args.out}: {exc.strerror or exc}")
     from rich.console import Console

@@ -23,10 +23,9 @@ class ConfirmScreen(Screen[bool]):
         with Middle():
             with Center():
                 yield Static(self.question, id="question")
-            with Center():
-                with Horizontal(id="confirm-buttons"):
-                    yield Button("Yes (y)", id="yes", variant="primary")
-                    yield Button("No (n)", id="no")
+            with Center(), Horizontal(id="confirm-buttons"):
+                yield Button("Yes (y)", id="yes", variant="primary")
+                yield Button("No (n)", id="no")
         yield Footer()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

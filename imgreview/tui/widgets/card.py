@@ -14,8 +14,8 @@ from textual.containers import Center, Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
-from imgreview.cli.output import human_bytes
 from imgreview.model import Group, Member
+from imgreview.text import human_bytes
 from imgreview.tui.messages import CardClicked
 from imgreview.tui.thumbs import CARD_PIXELS, ThumbnailCache
 

@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import HorizontalScroll, Vertical
 from textual.widgets import Static
 
-from imgreview.cli.output import human_bytes
 from imgreview.decisions.keeper import highlights
+from imgreview.text import human_bytes
 from imgreview.tui.state import ReviewState
 from imgreview.tui.thumbs import ThumbnailCache
 from imgreview.tui.widgets.card import ImageCard

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from imgreview.cli.output import human_bytes
+from imgreview.text import human_bytes
 from imgreview.tui.state import FILTER_LABELS, ReviewState
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from imgreview.scan.cache import FingerprintCache
 from imgreview.scan.fingerprint import Fingerprint
 from imgreview.scan.search import NgtIndex, hamming, to_words
 from imgreview.scan.verify import Signatures, verify_pairs
-from imgreview.session.cache import FingerprintCache
 from imgreview.session.folder import Session
 from imgreview.settings import HashSettings
 
@@ -102,7 +102,8 @@ class HashLibrary:
             others = np.arange(1, len(found) + 1)
             ok = verify_pairs(np.zeros(len(found), dtype=np.int64), others, sig)
             found = [f for f, keep in zip(found, ok, strict=True) if keep]
-        dist = hamming(np.repeat(q, len(found), axis=0), to_words([f.hash for f in found])) if found else []
+        dist: np.ndarray | list[int] = (hamming(np.repeat(q, len(found), axis=0), to_words([f.hash for f in found]))
+                                        if found else [])
         matches = [Match(f.path, int(d), f.digest, f.digest == picture.digest) for f, d in zip(found, dist, strict=True)]
         matches.sort(key=lambda m: (m.distance, m.path))
         return matches

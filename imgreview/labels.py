@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from imgreview.errors import ImgreviewError
 from imgreview.model import Group, Member, ScanResult
 
 LAYOUTS = ("auto", "label", "split/label", "label/split", "none")
@@ -48,7 +49,7 @@ SPLIT_ORDER = ("train", "val", "test")
 PATH_COLUMNS = ("path", "file", "filename", "file_name", "image", "filepath")
 
 
-class DatasetError(ValueError):
+class DatasetError(ImgreviewError, ValueError):
     """Bad layout settings or an unreadable manifest; the message says what to fix."""
 
 
@@ -59,7 +60,7 @@ def canonical_split(name: str) -> str | None:
 
 def split_sort_key(split: str | None) -> tuple[int, str]:
     if split in SPLIT_ORDER:
-        return (SPLIT_ORDER.index(split), "")  # type: ignore[arg-type]
+        return (SPLIT_ORDER.index(split), "")
     return (len(SPLIT_ORDER), split or "\uffff")
 
 

@@ -13,7 +13,9 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from imgreview.errors import ImgreviewError
 from imgreview.scan.fingerprint import Failure, Fingerprint
 
 CACHE_SCHEMA = 1
@@ -24,7 +26,7 @@ _COLUMNS = (
 )
 
 
-class CacheError(Exception):
+class CacheError(ImgreviewError):
     """The cache cannot be used (damaged, unwritable); the message says why and what to do."""
 
 
@@ -124,23 +126,23 @@ def _to_row(item: Fingerprint | Failure, settings_key: str) -> tuple[object, ...
             item.mode, item.taken, item.camera, item.hash, int(item.lowinfo), item.gray, item.color, None)
 
 
-def _from_row(path: str, row: tuple[object, ...]) -> Fingerprint | Failure:
+def _from_row(path: str, row: tuple[Any, ...]) -> Fingerprint | Failure:
     (_, size, mtime_ns, _, digest, width, height, fmt, mode, taken, camera, hsh, lowinfo, gray, color, error) = row
     if error is not None:
-        return Failure(path, int(size), int(mtime_ns), str(error))  # type: ignore[arg-type]
+        return Failure(path, int(size), int(mtime_ns), str(error))
     return Fingerprint(
         path=path,
-        size=int(size),  # type: ignore[arg-type]
-        mtime_ns=int(mtime_ns),  # type: ignore[arg-type]
+        size=int(size),
+        mtime_ns=int(mtime_ns),
         digest=str(digest),
-        width=int(width),  # type: ignore[arg-type]
-        height=int(height),  # type: ignore[arg-type]
+        width=int(width),
+        height=int(height),
         format=str(fmt),
         mode=str(mode),
-        taken=taken,  # type: ignore[arg-type]
-        camera=camera,  # type: ignore[arg-type]
-        hash=bytes(hsh),  # type: ignore[arg-type]
+        taken=taken,
+        camera=camera,
+        hash=bytes(hsh),
         lowinfo=bool(lowinfo),
-        gray=bytes(gray),  # type: ignore[arg-type]
-        color=bytes(color),  # type: ignore[arg-type]
+        gray=bytes(gray),
+        color=bytes(color),
     )

@@ -1,0 +1,46 @@
+"""Steps that several commands share: scan with progress, write an output to FILE or ``-``.
+
+Commands never import each other; what two of them do alike lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from imgreview.cli.options import open_session, scan_settings
+from imgreview.cli.output import scan_progress
+from imgreview.errors import ImgreviewError
+from imgreview.model import ScanResult
+from imgreview.scan.pipeline import scan
+
+
+class OutputError(ImgreviewError):
+    """An output file cannot be written."""
+
+
+def run_scan(args: argparse.Namespace) -> ScanResult:
+    """Scan ``args.roots`` with the command's settings and a progress bar (``scan``, ``review``, ``check``, ``split``)."""
+    settings = scan_settings(args)
+    session = open_session(args, args.roots)
+    with scan_progress(quiet=args.quiet) as progress:
+        return scan(args.roots, settings, session, progress=progress)
+
+
+def write_output(target: str, data: bytes | str) -> None:
+    """Write ``data`` to the file ``target``, or to standard output when ``target`` is ``-``.
+
+    Text is written as ASCII (every imgreview text output escapes what is not). Raises
+    :class:`OutputError` with the reason when the file cannot be written.
+    """
+    raw = data.encode("ascii") if isinstance(data, str) else data
+    try:
+        if target == "-":
+            sys.stdout.flush()
+            sys.stdout.buffer.write(raw)
+            sys.stdout.buffer.flush()
+            return
+        with open(target, "wb") as fh:
+            fh.write(raw)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
