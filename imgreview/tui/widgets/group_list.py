@@ -22,6 +22,7 @@ MARK_STYLE = {
     "distinct": ("≠", Style(color="cyan")),
     "stale": ("!", Style(color="yellow", bold=True)),
     "decided": ("✓", Style(color="green")),
+    "partly": ("◐", Style(color="yellow")),
     "undecided": ("·", Style(dim=True)),
 }
 FLAG_STYLE = Style(color="red", bold=True)
@@ -32,7 +33,8 @@ CURSOR_STYLE = Style(reverse=True, bold=True)
 def group_row(state: ReviewState, gi: int) -> list[Segment]:
     """The row's segments, without padding (also what the tests read)."""
     g, st = state.groups[gi], state.status[gi]
-    key = "distinct" if st.distinct else "stale" if st.stale else "decided" if st.decided else "undecided"
+    key = ("distinct" if st.distinct else "stale" if st.stale else "decided" if st.decided
+           else "partly" if st.touched else "undecided")
     mark, mark_style = MARK_STYLE[key]
     flags = ("C" if g.label_conflict else " ") + ("L" if g.split_leak else " ")
     segments = [Segment(mark, mark_style), Segment(f" {g.id} {g.kind:<5} {len(g.members):>3} "),
@@ -81,6 +83,9 @@ class GroupList(ScrollView, can_focus=False):
 
     def row_of(self, gi: int) -> int | None:
         return self._row.get(gi)
+
+    def contains(self, gi: int) -> bool:
+        return gi in self._row
 
     def mark_current(self, gi: int) -> None:
         row = self._row.get(gi)
