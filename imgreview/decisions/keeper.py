@@ -200,19 +200,29 @@ def _frame_edits(pixels: Any) -> list[str]:
     from PIL import Image
 
     im = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
-    a = np.asarray(im.convert("L").resize((48, 48), Image.Resampling.BILINEAR), dtype=np.float32)
+    a = np.asarray(im.convert("L").resize((96, 96), Image.Resampling.BILINEAR), dtype=np.float32)
     out: list[str] = []
-    inner = a[12:36, 12:36]
+    inner = a[24:72, 24:72]
     if inner.std() < 6:  # a flat picture: borders cannot be told from content
         return out
-    corners = [a[:4, :4], a[:4, -4:], a[-4:, :4], a[-4:, -4:]]
-    if sum(float(c.mean()) < 12 and float(c.std()) < 6 for c in corners) >= 3:
+    tl, tr, bl, br = (float(c.mean()) < 16 and float(c.std()) < 8
+                      for c in (a[:2, :2], a[:2, -2:], a[-2:, :2], a[-2:, -2:]))
+    if (tl and br) or (tr and bl):  # a turned picture leaves black at opposite corners
         out.append("black corners")
-    sides = [a[:2, :], a[-2:, :], a[:, :2], a[:, -2:]]
+    sides = [a[:3, :], a[-3:, :], a[:, :3], a[:, -3:]]
     flat = [float(s.std()) < 2.5 and abs(float(s.mean()) - float(inner.mean())) > 12 for s in sides]
     if (flat[0] and flat[1]) or (flat[2] and flat[3]):
         out.append("border")
     return out
+
+
+def _is_grey(pixels: Any) -> bool:
+    import numpy as np
+    from PIL import Image
+
+    im = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
+    a = np.asarray(im.convert("RGB").resize((48, 48), Image.Resampling.BILINEAR), dtype=np.int16)
+    return int(np.abs(a - a.mean(axis=2, keepdims=True)).max()) <= 6
 
 
 class _Scores:
@@ -241,7 +251,11 @@ def _resolution(members: Sequence[Member], sc: _Scores) -> None:
 
 
 def _quality(members: Sequence[Member], qualities: Sequence[int | None] | None, sc: _Scores) -> None:
-    """A lower JPEG quality is one more lossy generation (a higher one proves nothing)."""
+    """A clearly lower JPEG quality (15+ below, at most 80) is a web re-compression.
+
+    A small gap proves nothing: an edited copy is often re-saved at a higher quality than its
+    original (the issue's brightened copy: q95 from a q85 original).
+    """
     if qualities is None:
         qualities = [jpeg_quality(m.path) if (m.format or "JPEG").upper() in ("JPEG", "JPG", "MPO") else None
                      for m in members]
@@ -250,7 +264,7 @@ def _quality(members: Sequence[Member], qualities: Sequence[int | None] | None, 
         return
     top = max(known)
     for k, q in enumerate(qualities):
-        if q is not None and q <= top - 5:
+        if q is not None and q <= min(80, top - 15):
             sc.add(k, -2, f"JPEG quality {q} (others {top})")
 
 
@@ -275,6 +289,8 @@ def _pixels(pictures: Sequence[Any], sc: _Scores) -> None:
     import numpy as np
 
     n = len(pictures)
+    # a greyscale copy of a colour picture cannot be the original
+    sc.where([_is_grey(p) for p in pictures], -3, "greyscale")
     frames = [_frame_edits(p) for p in pictures]
     for what in ("black corners", "border"):
         sc.where([what in f for f in frames], -3, what)
@@ -310,7 +326,7 @@ def _dates(members: Sequence[Member], sc: _Scores) -> None:
         sc.add(dates.index(first), 1, "oldest date")
 
 
-_AGAINST = ("fewer", "JPEG", "name says", "unlike", "black", "border", "cropped", "overlay")
+_AGAINST = ("fewer", "JPEG", "name says", "unlike", "black", "border", "cropped", "overlay", "greyscale")
 
 
 def _verdict(members: Sequence[Member], sc: _Scores, identical: bool) -> Suggestion:
