@@ -20,7 +20,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from imgreview.model import Group
 from imgreview.session.journal import JournalError
@@ -37,7 +37,7 @@ from imgreview.tui.state import FILTERS, ReviewState
 from imgreview.tui.thumbs import ThumbnailCache
 from imgreview.tui.widgets.cards import Card, CardGrid, aspect_of
 from imgreview.tui.widgets.group_list import GroupList
-from imgreview.tui.widgets.progress import ProgressLine
+from imgreview.tui.widgets.progress import ProgressLine, TextLine
 
 READY_ENV = "IMGREVIEW_TEST_READY"  # test hook: a file written once the first group is on screen
 PREFETCH_GROUPS = 2
@@ -69,7 +69,7 @@ class ReviewScreen(Screen[None]):
         with Horizontal(id="main"):
             yield GroupList(self.state, id="groups")
             with Vertical(id="group"):
-                yield Static(id="group-title")
+                yield TextLine(id="group-title")
                 yield CardGrid(self.canvas, id="cards")
         yield Footer()
 
@@ -197,7 +197,7 @@ class ReviewScreen(Screen[None]):
                 grid.empty_text = ("No duplicate groups here: nothing to review." if not len(self.state)
                                    else "No group matches this filter: press v or 1 to see all groups.")
                 grid.show([], 0, 4 / 3, {})
-                self.query_one("#group-title", Static).update("")
+                self.query_one("#group-title", TextLine).update("")
                 self.update_progress()
                 return
             g = self.state.groups[gi]
@@ -209,7 +209,7 @@ class ReviewScreen(Screen[None]):
             cols, rows = self._box(gi)
             pictures = {c.index: self._picture(gi, c, cols, rows) for c in cards}
             grid.show(cards, member, aspect_of(g), pictures)
-            self.query_one("#group-title", Static).update(self.title_text(gi))
+            self.query_one("#group-title", TextLine).update(self.title_text(gi))
             self.group_list.mark_current(gi)
             self.update_progress()
         self.prefetch_after(gi)
@@ -271,7 +271,7 @@ class ReviewScreen(Screen[None]):
                 if r is not None:
                     self.grid.pictures[c.index] = r
             self.grid.update_cards(cards)
-            self.query_one("#group-title", Static).update(self.title_text(gi))
+            self.query_one("#group-title", TextLine).update(self.title_text(gi))
             self.update_progress()
 
     def prefetch_after(self, gi: int) -> None:

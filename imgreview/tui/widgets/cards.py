@@ -134,6 +134,7 @@ class CardGrid(Widget, can_focus=False):
         self._placed: list[_Placed] = []
         self._lines: dict[int, Strip] = {}
         self._facts: dict[tuple[int, int, int], list[Strip]] = {}
+        self._base = Style()
         self.empty_text = ""
 
     # ------------------------------------------------------------------ content
@@ -191,6 +192,7 @@ class CardGrid(Widget, can_focus=False):
 
     def _arrange(self) -> None:
         self._lines.clear()
+        self._base = self.rich_style  # computed once per arrangement, not per line
         self._placed = []
         if not self.cards or not self.size.width:
             self.refresh()
@@ -215,13 +217,19 @@ class CardGrid(Widget, can_focus=False):
     def on_resize(self, event: events.Resize) -> None:
         self._arrange()
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = self.rich_style
+        self._lines.clear()
+        self._facts.clear()
+
     # ------------------------------------------------------------------ drawing
     def _card_line(self, p: _Placed, ly: int) -> list[Segment]:
         w = p.region.width
         focused = p.focused
         box = BOX[focused]
         frame = FOCUS if focused else FRAME.get(p.card.action, FRAME["undecided"])
-        base = self.rich_style
+        base = self._base
         if ly == 0:
             title = f" {p.position} "
             segs = [Segment(box[0] + box[4], frame), Segment(title, frame)]
@@ -269,8 +277,8 @@ class CardGrid(Widget, can_focus=False):
         console = self.app.console
         lines_n = self.layout_now.fact_lines
         options = console.options.update(width=inner, height=lines_n, no_wrap=True, overflow="ellipsis")
-        lines = console.render_lines(p.card.facts, options, style=self.rich_style, pad=True)
-        strips = [Strip(line, inner).adjust_cell_length(inner, self.rich_style) for line in lines][:lines_n]
+        lines = console.render_lines(p.card.facts, options, style=self._base, pad=True)
+        strips = [Strip(line, inner).adjust_cell_length(inner, self._base) for line in lines][:lines_n]
         self._facts[key] = strips
         return strips
 
@@ -279,7 +287,7 @@ class CardGrid(Widget, can_focus=False):
         if strip is not None:
             return strip
         width = self.size.width
-        base = self.rich_style
+        base = self._base
         segments: list[Segment] = []
         x = 0
         for p in sorted((p for p in self._placed if p.region.y <= y < p.region.bottom), key=lambda p: p.region.x):

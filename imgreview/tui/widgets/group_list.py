@@ -62,6 +62,11 @@ class GroupList(ScrollView, can_focus=False):
         self._row: dict[int, int] = {}
         self.cursor: int | None = None
         self._cache: dict[int, list[Segment]] = {}
+        self._base = Style()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = self.rich_style
 
     # ------------------------------------------------------------------ content
     def show(self, order: list[int]) -> None:
@@ -105,7 +110,7 @@ class GroupList(ScrollView, can_focus=False):
     def render_line(self, y: int) -> Strip:
         row = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base
         if row >= len(self.order):
             return Strip.blank(width, base)
         gi = self.order[row]
