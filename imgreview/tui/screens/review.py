@@ -201,6 +201,7 @@ class ReviewScreen(Screen[None]):
                 self.update_progress()
                 return
             g = self.state.groups[gi]
+            self.thumbs.restart_wanted()  # queued pictures of groups left behind are skipped
             cards = self.cards_of(gi)
             if member is None:
                 best = next((c.index for c in cards if c.suggested), None)
