@@ -33,6 +33,7 @@ def build(session: Session) -> ReviewApp:
     return ReviewApp(state, choose_renderer("halfcell"), notes=journal.warnings)
 
 
+@pytest.mark.slow
 async def test_review_walks_every_group_of_the_hostile_corpus(tmp_path: Path) -> None:
     corpus = make_corpus(tmp_path / "c")
     session = Session(tmp_path / "s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgreview.cli.options import add_session_option, fail, find_session
+from imgreview.cli.options import add_session_lookup_option, fail, find_session
 from imgreview.decisions.keeper import RULES, parse_prefer
 from imgreview.decisions.resolve import (
     CONFLICT_MODES,
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="copies in two or more splits: skip, drop-all, or keep-train (keep one copy in the "
                         "first of train/val/test, delete the others); default: like --conflicts")
     p.add_argument("-n", "--dry-run", action="store_true", help="show what would be decided, write nothing")
-    add_session_option(p)
+    add_session_lookup_option(p)
     p.set_defaults(func=run)
 
 
