@@ -8,6 +8,8 @@ import errno
 import os
 from pathlib import Path
 
+import pytest
+
 import imgreview.session.jsonl as jsonl_module  # where the journal writes its lines
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
