@@ -16,7 +16,7 @@ from imgreview.decisions.resolve import (
 )
 from imgreview.errors import UsageError
 from imgreview.session.folder import SessionError
-from imgreview.session.journal import Journal, JournalError
+from imgreview.session.journal import JournalError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, UsageError, SessionError) as exc:
         return fail(str(exc))
     try:
-        journal = Journal(session.journal_path, read_only=args.dry_run)
+        journal = session.journal(read_only=args.dry_run)
         for warning in journal.warnings:
             print(f"imgreview: warning: {warning}", file=sys.stderr)
         plan = plan_exact(result, journal, options)
