@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from imgreview.tui.pictures import Canvas
 from imgreview.tui.terminal import TerminalInfo, query
+from imgreview.vocab import GRAPHICS_MODES
 
-MODES = ("auto", "kitty", "sixel", "halfcell", "none")
+MODES = GRAPHICS_MODES
 MIN_REGISTERS = 16
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from imgreview.decisions.keeper import Suggestion, suggest
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
+from imgreview.vocab import DecidedBy, FileAction
 
 FILTERS: tuple[str, ...] = ("all", "undecided", "decided", "conflicts", "leaks")
 FILTER_LABELS = {
@@ -145,10 +146,6 @@ class ReviewState:
                 return gi
         return None
 
-    @property
-    def remaining_groups(self) -> int:
-        return len(self.groups) - self.decided_groups
-
     # ------------------------------------------------------------------ bookkeeping
     def _compute(self, gi: int) -> GroupStatus:
         g = self.groups[gi]
@@ -189,7 +186,8 @@ class ReviewState:
         return sorted(out)
 
     # ------------------------------------------------------------------ decisions
-    def _decide(self, gi: int, actions: dict[int, str], by: str = "person", rule: str | None = None) -> list[int]:
+    def _decide(self, gi: int, actions: dict[int, FileAction], by: DecidedBy = "person",
+                rule: str | None = None) -> list[int]:
         g = self.groups[gi]
         changes = [Change(g.members[mi].path, g.members[mi].digest, a) for mi, a in actions.items()
                    if self.action(g.members[mi]) != a]
@@ -198,12 +196,12 @@ class ReviewState:
         self.journal.decide(changes, group=g.id, by=by, rule=rule)
         return self.refresh(self.groups_of(c.path for c in changes))
 
-    def set_action(self, gi: int, mi: int, action: str) -> list[int]:
+    def set_action(self, gi: int, mi: int, action: FileAction) -> list[int]:
         """Keep, delete or reset one file; returns the groups whose status changed.
 
         In a pair, deleting one copy keeps the other (when the other is still undecided).
         """
-        actions = {mi: action}
+        actions: dict[int, FileAction] = {mi: action}
         g = self.groups[gi]
         if action == "delete" and len(g.members) == 2:
             other = 1 - mi

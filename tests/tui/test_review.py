@@ -26,6 +26,7 @@ from imgreview.tui.state import ReviewState
 from imgreview.tui.terminal import TerminalInfo, parse_da1, parse_kitty_version, parse_xtsmgraphics
 from imgreview.tui.thumbs import ThumbnailCache, make_thumbnail
 from tests.helpers.imagegen import brightened, resized, save, scene
+from tests.helpers.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -100,14 +101,6 @@ class Running:
             pass
 
 
-def wait_for(predicate, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
 
 def batches(journal: Path) -> int:
     if not journal.exists():
@@ -120,6 +113,7 @@ def dataset(tmp_path: Path) -> tuple[Path, Path]:
     return make_dataset(tmp_path / "data"), tmp_path / "session"
 
 
+@pytest.mark.slow
 def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     root, session_dir = dataset
     journal = session_dir / "journal.jsonl"
@@ -159,6 +153,7 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     assert Journal(journal).decisions == before  # every decision is back, none added
 
 
+@pytest.mark.slow
 def test_second_review_is_refused_while_the_first_runs(dataset, tmp_path: Path, capsys) -> None:
     root, session_dir = dataset
     run = Running(["review", str(root), "--session", str(session_dir), "--graphics", "none", "-q"], tmp_path)
