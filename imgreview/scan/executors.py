@@ -131,6 +131,24 @@ def dask_batch(paths: list[str], settings: HashSettings, client_version: str) ->
     return workers.hash_batch(paths, settings)
 
 
+def _ignore_sigint() -> None:
+    """In a local worker process: Ctrl-C in the terminal reaches the whole process group, but only the
+    client should act on it (it cancels the work and closes the cluster, workers included)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _local_worker_plugin(d: Any) -> Any:
+    """A worker plugin (replayed to restarted workers) that makes a local worker ignore Ctrl-C."""
+
+    class LocalWorker(d.WorkerPlugin):  # type: ignore[misc]
+        def setup(self, worker: Any) -> None:
+            _ignore_sigint()
+
+    return LocalWorker
+
+
 def _import_distributed() -> Any:
     try:
         import distributed
@@ -170,6 +188,7 @@ class DaskExecutor(Executor):
                 except RuntimeError as exc:
                     raise ExecutorError(f"cannot start a local Dask cluster of {n_local} workers: {exc}") from None
                 client = d.Client(self._cluster, set_as_default=False)
+                client.register_plugin(_local_worker_plugin(d)(), name="imgreview-local-worker")
             else:
                 client = d.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:

@@ -49,6 +49,22 @@ def make_dataset(root: Path, n: int = 16) -> Path:
     return root
 
 
+def cached_rows(path: Path) -> int:
+    """Rows committed to a cache, read through a separate connection (0 while there is none)."""
+    import sqlite3
+
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(db.execute("SELECT count(*) FROM files").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
 def cached(session: Session, settings: ScanSettings) -> dict[str, object]:
     with FingerprintCache(session.cache_path) as cache:
         return {path: hit for path, hit in cache.lookup(settings.hash.key).items()}
@@ -256,3 +272,55 @@ def test_workers_with_another_version_are_refused(tmp_path: Path, cluster: str, 
     err = capsys.readouterr().err
     assert "must run imgreview 0.0.0-other, like this client" in err and f"has {__version__}" in err
     assert not (tmp_path / "s" / "scan.json").exists()
+
+
+SLOW_DASK_CLI = """
+import sys, time
+import imgreview.scan.executors as e
+real = e.DaskExecutor.fingerprint
+def slow(self, paths, settings):
+    for item in real(self, paths, settings):
+        time.sleep(0.2)  # the client takes results in slowly: Ctrl-C finds work in flight
+        yield item
+e.DaskExecutor.fingerprint = slow
+from imgreview.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_futures_and_keeps_what_arrived(tmp_path: Path, cluster: str) -> None:
+    import signal
+    import subprocess
+
+    from tests.helpers.hostile import PYTHON, env
+
+    root = make_dataset(tmp_path / "data")
+    session = tmp_path / "s"
+    proc = subprocess.Popen([PYTHON, "-c", SLOW_DASK_CLI, "scan", str(root), "--session", str(session), "--dask",
+                             cluster, "-q"], env=env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not cached_rows(session / "cache.sqlite"):
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # as the terminal sends Ctrl-C
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "run the same command again" in err and "Traceback" not in err
+    kept = cached_rows(session / "cache.sqlite")
+    assert kept > 0
+    with distributed.Client(cluster, set_as_default=False) as client:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            left = client.run_on_scheduler(lambda dask_scheduler: [
+                k for k in dask_scheduler.tasks if str(k).startswith("imgreview-fingerprint")])
+            if not left:
+                break
+            time.sleep(0.1)
+        assert left == []
+    resumed = scan([str(root)], on(cluster), Session(session))
+    assert resumed.stats["cached"] == kept and resumed.stats["hashed"] == resumed.stats["files"] - kept
