@@ -71,7 +71,20 @@ def cpu_self() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def timed_scan(root: Path, settings: ScanSettings, session_dir: Path) -> dict[str, float]:
+def cpu_children() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def worker_cpu(address: str) -> float:
+    """CPU seconds used so far by the worker processes of the cluster at ``address``."""
+    from distributed import Client
+
+    with Client(address, timeout=120, set_as_default=False) as client:
+        return float(sum(client.run(cpu_self).values()))
+
+
+def timed_scan(root: Path, settings: ScanSettings, session_dir: Path, cluster: str | None = None) -> dict[str, float]:
     shutil.rmtree(session_dir, ignore_errors=True)
     marks: dict[str, float] = {}
 
@@ -82,9 +95,15 @@ def timed_scan(root: Path, settings: ScanSettings, session_dir: Path) -> dict[st
         if done == total:
             marks[f"{stage}_end"], marks[f"{stage}_cpu1"] = now, cpu
 
+    workers0 = worker_cpu(cluster) if cluster else cpu_children()
     cpu0, t0 = cpu_self(), time.perf_counter()
     result = scan([str(root)], settings, Session(session_dir), progress=progress)
     wall = time.perf_counter() - t0
+    # CPU of the processes that fingerprinted (pool children / cluster workers); for local:2 the
+    # workers are gone with their cluster and not counted (-1)
+    workers = (worker_cpu(cluster) if cluster else cpu_children()) - workers0
+    if settings.dask is not None and cluster is None:
+        workers = -1.0
     assert result.stats["hashed"] == result.stats["files"], result.stats
     return {
         "files": float(result.stats["files"]),
@@ -95,6 +114,7 @@ def timed_scan(root: Path, settings: ScanSettings, session_dir: Path) -> dict[st
         "client_cpu": cpu_self() - cpu0,
         "client_hash_cpu": marks["hash_cpu1"] - marks["hash_cpu0"],
         "client_walk_cpu": marks["walk_cpu1"] - marks["walk_cpu0"],
+        "workers_cpu": workers,
     }
 
 
@@ -164,14 +184,14 @@ def main() -> None:
     try:
         overhead = task_overhead(cluster.address, args.tasks)
         runs["cluster"] = timed_scan(root, ScanSettings(dask=DaskSettings(cluster.address, timeout=60)),
-                                     sessions / "cluster")
+                                     sessions / "cluster", cluster.address)
         print("cluster ", json.dumps({k: round(v, 3) for k, v in runs["cluster"].items()}), flush=True)
     finally:
         cluster.close()
 
     files = runs["pool"]["files"]
     batches = -(-int(files) // min(256, -(-int(files) // 8)))
-    per_file_worker = runs["pool"]["hash"] * 2 / files  # core-seconds per file (2 busy workers)
+    per_file_worker = runs["pool"]["workers_cpu"] / files  # CPU seconds per file in the pool's workers
     # The client's CPU per file while the cluster (other processes) fingerprints: taking in results, SQLite.
     client_per_file = runs["cluster"]["client_hash_cpu"] / files
     walk_per_file = runs["cluster"]["client_walk_cpu"] / files
@@ -179,6 +199,9 @@ def main() -> None:
     for name, r in runs.items():
         print(f"{name:8s} hash stage {r['hash']:7.2f} s ({files / r['hash']:6.0f} files/s), scan {r['wall']:7.2f} s, "
               f"vs pool hash {r['hash'] / runs['pool']['hash']:.2f}x")
+    print(f"worker CPU per file: pool {runs['pool']['workers_cpu'] / files * 1e3:.2f} ms, Dask cluster "
+          f"{runs['cluster']['workers_cpu'] / files * 1e3:.2f} ms "
+          f"({runs['cluster']['workers_cpu'] / runs['pool']['workers_cpu']:.2f}x)")
     print(f"per-task overhead (empty tasks, scheduler round trip): {overhead * 1e3:.2f} ms "
           f"({overhead / 256 * 1e6:.1f} us per file in a 256-path batch); {batches} batches here")
     print(f"per-file cost: worker {per_file_worker * 1e3:.2f} ms core; client while hashing {client_per_file * 1e6:.0f} us "
