@@ -318,6 +318,8 @@ class ReviewScreen(Screen[None]):
         """Move on when the group is fully decided (and the person wants that)."""
         if not self.advance or gi != self.current or not self.state.status[gi].decided:
             return
+        if self.app.screen is not self:  # decided under the zoom: stay until the person is back
+            return
         nxt = self.state.next_undecided(gi, self.order, 1)
         if nxt is None:
             self.notify("Every group here is decided.", timeout=4)
