@@ -31,6 +31,7 @@ from imgreview.errors import ImgreviewError
 from imgreview.fs import utc_now
 from imgreview.schema import check
 from imgreview.session.jsonl import append_records, read_bytes
+from imgreview.vocab import DecidedBy, FileAction, Verdict
 
 JOURNAL_VERSION = 1
 FILE_ACTIONS = ("keep", "delete", "undecided")
@@ -43,10 +44,10 @@ class JournalError(ImgreviewError):
 
 @dataclass(slots=True, frozen=True)
 class Decision:
-    action: str  # keep | delete
+    action: FileAction  # keep | delete
     digest: str
     group: str
-    by: str
+    by: DecidedBy
     rule: str | None
     time: str
     batch: int
@@ -58,7 +59,7 @@ class Change:
 
     path: str
     digest: str
-    action: str  # keep | delete | undecided
+    action: FileAction
     group: str | None = None  # overrides the batch's group (one batch spanning several groups)
 
 
@@ -124,6 +125,11 @@ def _check_record(rec: object) -> int:
     return number
 
 
+def _decided_by(value: object) -> DecidedBy:
+    """Who decided; an unknown value counts as a rule (never as a person's explicit choice)."""
+    return "person" if value == "person" else "rule"
+
+
 class Journal:
     """Replayed state of a journal file, with methods that append new decisions."""
 
@@ -167,12 +173,12 @@ class Journal:
             batches[batch].append(rec)
         for number in order:
             try:
-                self._apply_batch(number, batches[number], replay=True)
+                self._apply_batch(number, batches[number])
             except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # pragma: no cover
                 self.warnings.append(f"{self.path}: skipped batch {number} ({exc!r})")
         self._next_batch = (max(order) + 1) if order else 1
 
-    def _apply_batch(self, number: int, records: list[dict[str, Any]], replay: bool) -> None:
+    def _apply_batch(self, number: int, records: list[dict[str, Any]]) -> None:
         first = records[0]
         before = [self._prior_record(r) for r in records]
         for rec in records:
@@ -227,14 +233,14 @@ class Journal:
             action=action,
             digest=str(rec.get("digest", "")),
             group=str(rec.get("group", "")),
-            by=str(rec.get("by", "person")),
+            by=_decided_by(rec.get("by", "person")),
             rule=rec.get("rule"),
             time=str(rec.get("time", "")),
             batch=int(rec.get("batch", 0)),
         )
 
     # ------------------------------------------------------------------ queries
-    def action_for(self, path: str, digest: str) -> str:
+    def action_for(self, path: str, digest: str) -> Verdict:
         """``keep``, ``delete``, ``undecided``, or ``stale`` when decided on other content."""
         d = self.decisions.get(path)
         if d is None:
@@ -279,10 +285,10 @@ class Journal:
             rec["time"] = stamp
         self._write(records)  # raises before any state changes
         self._next_batch += 1
-        self._apply_batch(number, records, replay=False)
+        self._apply_batch(number, records)
         return number
 
-    def decide(self, changes: Iterable[Change], group: str, by: str = "person", rule: str | None = None) -> int:
+    def decide(self, changes: Iterable[Change], group: str, by: DecidedBy = "person", rule: str | None = None) -> int:
         """Record decisions for several files as one undoable batch; returns the batch number."""
         records: list[dict[str, Any]] = []
         for c in changes:
@@ -298,7 +304,7 @@ class Journal:
         return self._commit(records)
 
     def mark_distinct(self, group: str, members: Iterable[tuple[str, str]], distinct: bool = True,
-                      by: str = "person") -> int:
+                      by: DecidedBy = "person") -> int:
         """Declare a group's files not duplicates (keeping them all), or take that back."""
         members = list(members)
         records: list[dict[str, Any]] = [{

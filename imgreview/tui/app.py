@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import on
@@ -59,9 +60,7 @@ class ReviewApp(App[None]):
         self._show_lock = asyncio.Lock()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in REVIEW_ACTIONS and len(self.screen_stack) > 1:
-            return False
-        return True
+        return not (action in REVIEW_ACTIONS and len(self.screen_stack) > 1)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -159,10 +158,10 @@ class ReviewApp(App[None]):
         self.update_progress()
 
     # ------------------------------------------------------------------ decisions
-    def _record(self, what: str, fn: object, *args: object) -> list[int] | None:
+    def _record(self, what: str, fn: Callable[..., list[int] | None], *args: object) -> list[int] | None:
         """Run a state change; a journal failure is shown and nothing else happens."""
         try:
-            changed = fn(*args)  # type: ignore[operator]
+            changed = fn(*args)
         except JournalError as exc:
             self.notify(str(exc), title="Not recorded", severity="error", timeout=10)
             return None
@@ -188,7 +187,7 @@ class ReviewApp(App[None]):
         if self.current is not None:
             self.decide_member(self.current, self.member, "delete")
 
-    def action_toggle(self) -> None:
+    def action_toggle_decision(self) -> None:
         if self.current is not None:
             self.decide_member(self.current, self.member, "toggle")
 
@@ -201,9 +200,9 @@ class ReviewApp(App[None]):
             self._record("accept", self.state.accept_suggestion, self.current)
 
     def action_not_duplicates(self) -> None:
-        if self.current is not None:
-            if self._record("not duplicates", self.state.not_duplicates, self.current) is not None:
-                self.notify("Marked not duplicates: all kept, and a later scan will not group them again.")
+        if self.current is not None and self._record("not duplicates", self.state.not_duplicates,
+                                                     self.current) is not None:
+            self.notify("Marked not duplicates: all kept, and a later scan will not group them again.")
 
     def action_accept_all_exact(self) -> None:
         todo = self.state.exact_batch_candidates()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ KEYS: tuple[Key, ...] = (
     Key("end", "last_group", "last", "last group (of the current filter)", "Move", False, "End"),
     Key("k", "keep", "keep", "keep the focused image", "Decide", True, "k"),
     Key("d,delete", "delete", "delete", "mark the focused image for deletion", "Decide", True, "d Del"),
-    Key("space", "toggle", "toggle", "toggle the focused image between keep and delete", "Decide", False, "Space"),
+    Key("space", "toggle_decision", "toggle", "toggle the focused image between keep and delete", "Decide", False, "Space"),
     Key("o", "keep_only", "only this", "keep only the focused image, mark the rest delete", "Decide", True, "o"),
     Key("a", "accept", "accept", "accept the suggested keeper (the others are marked delete)", "Decide", True, "a"),
     Key("A", "accept_all_exact", "accept all exact",
@@ -56,6 +56,6 @@ KEYS: tuple[Key, ...] = (
 )
 
 
-def bindings() -> list[Binding]:
+def bindings() -> list[BindingType]:
     return [Binding(k.keys, k.action, k.label, show=k.show, priority=k.keys in ("tab", "shift+tab", "ctrl+c"))
             for k in KEYS]

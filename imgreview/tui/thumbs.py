@@ -22,9 +22,9 @@ Key = tuple[str, str, int]
 
 def make_thumbnail(path: str, max_side: int) -> Image.Image:
     """Open ``path``, apply its EXIF orientation and scale it to fit ``max_side`` (RGB)."""
-    with Image.open(path) as im:
-        im.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
-        im = ImageOps.exif_transpose(im)
+    with Image.open(path) as src:
+        src.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
+        im: Image.Image = ImageOps.exif_transpose(src)
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             im = im.convert("RGBA")
             background = Image.new("RGBA", im.size, (128, 128, 128, 255))

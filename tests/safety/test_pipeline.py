@@ -204,6 +204,7 @@ def test_apply_skips_unreadable_and_unmovable_files(tmp_path: Path) -> None:
     assert {k: v for k, v in before.items() if k != moved} == after  # nothing else changed
 
 
+@pytest.mark.slow
 def test_sigkill_during_apply_of_the_hostile_corpus(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Killed mid-apply: restore straight away gives the tree back; so does rerun + restore."""
     corpus = make_corpus(tmp_path / "c")

@@ -103,6 +103,15 @@ class _ChunkTable:
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
 
 
+def _first_chunk_only(earlier: list[np.ndarray], radii: list[int], qi: np.ndarray, cand: np.ndarray,
+                     d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs that no earlier chunk finds (within its radius): each pair is reported once."""
+    first = np.ones(len(qi), dtype=bool)
+    for e, values in enumerate(earlier):
+        first &= np.bitwise_count(values[qi] ^ values[cand]) > radii[e]
+    return qi[first], cand[first], d[first]
+
+
 def exact_pairs(hashes: np.ndarray, nbits: int, threshold: int, progress: Progress | None = None,
                 batch: int = 1 << 12, workers: int = 0) -> Pairs:
     """All pairs within ``threshold`` bits by multi-index hashing; query blocks run on ``workers`` threads.
@@ -153,13 +162,8 @@ def exact_pairs(hashes: np.ndarray, nbits: int, threshold: int, progress: Progre
                 continue
             a_ids, b_ids, d = q_ids[q_pos[ok]], table.order[offsets[ok]], d[ok]
             qi, cand = np.minimum(a_ids, b_ids), np.maximum(a_ids, b_ids)
-            if c > 0 and len(qi):
-                # Report each pair once: only from the first chunk within its radius.
-                first_chunk = np.ones(len(qi), dtype=bool)
-                for e in range(c):
-                    diff = np.bitwise_count(chunks[e][qi] ^ chunks[e][cand])
-                    first_chunk &= diff > radii[e]
-                qi, cand, d = qi[first_chunk], cand[first_chunk], d[first_chunk]
+            if c > 0:
+                qi, cand, d = _first_chunk_only(chunks[:c], radii, qi, cand, d)
             if len(qi):
                 found.append((qi, cand, d))
         return found
