@@ -42,6 +42,11 @@ class Member:
     aliases: list[str] = field(default_factory=list)  # other paths to the same inode
     label: str | None = None
     split: str | None = None
+    # Why this member is in its group, relative to the reference (issue 15): keys ``signal``
+    # ("exact" | "hash" | "features"), ``summary`` (short human text) and optionally ``route``,
+    # ``distance``, ``matches``, ``inliers``, ``scale``, ``rotation``, ``mirror``, ``crop``,
+    # ``trimmed``. None for the reference and in results written before it existed.
+    evidence: dict[str, Any] | None = None
 
     @property
     def pixels(self) -> int:
@@ -167,11 +172,17 @@ _MEMBER_FIELDS = tuple(Member.__dataclass_fields__)
 _GROUP_FIELDS = tuple(f for f in Group.__dataclass_fields__ if f != "members")
 
 
+def _member_dict(m: Member) -> dict[str, Any]:
+    out = {f: (list(v) if isinstance(v := getattr(m, f), list) else v) for f in _MEMBER_FIELDS}
+    if out.get("evidence") is None:
+        out.pop("evidence", None)  # absent, as in results written before issue 15
+    return out
+
+
 def _group_dict(group: Group) -> dict[str, Any]:
     """``dataclasses.asdict`` without its deep copies (a tenth of the time on big results)."""
     out = {f: getattr(group, f) for f in _GROUP_FIELDS}
-    out["members"] = [{f: (list(v) if isinstance(v := getattr(m, f), list) else v) for f in _MEMBER_FIELDS}
-                      for m in group.members]
+    out["members"] = [_member_dict(m) for m in group.members]
     return out
 
 
