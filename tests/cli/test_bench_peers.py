@@ -32,7 +32,7 @@ def test_imgreview_runner_groups_and_measures(tmp_path: Path) -> None:
     result = peers.run("imgreview", root, python=sys.executable, jobs=1)
     assert len(result.groups) == 1
     assert sorted(result.groups[0]) == [str(root / "a.jpg"), str(root / "a_half.png")]
-    assert result.files == 3 and result.wall_s > 0 and result.peak_rss_mb > 10
+    assert result.files == 3 and result.wall_s > 0 and result.cpu_s > 0 and result.peak_rss_mb > 10
     assert peers.predicted_pairs(result) == {(str(root / "a.jpg"), str(root / "a_half.png"))}
 
 
@@ -58,7 +58,7 @@ def test_measure_reports_the_childs_peak_memory() -> None:
     peers = _peers()
     m = peers.measure([sys.executable, "-c", "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(0.5)"])
     assert m.returncode == 0
-    assert m.peak_rss_mb > 190 and m.peak_tree_rss_mb > 190
+    assert m.peak_rss_mb > 190 and m.peak_tree_rss_mb > 190 and m.cpu_s > 0
     small = peers.measure([sys.executable, "-c", "pass"])
     assert small.peak_rss_mb < 100
 
