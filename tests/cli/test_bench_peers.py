@@ -54,9 +54,10 @@ def test_imgdupes_lines_with_spaces_in_paths(tmp_path: Path) -> None:
     assert peers._split_paths(line) == [str(tmp_path / "my photo.jpg"), str(tmp_path / "b.jpg")]
 
 
+@pytest.mark.slow
 def test_measure_reports_the_childs_peak_memory() -> None:
     peers = _peers()
-    m = peers.measure([sys.executable, "-c", "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(0.5)"])
+    m = peers.measure([sys.executable, "-c", "import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(2)"])
     assert m.returncode == 0
     assert m.peak_rss_mb > 190 and m.peak_tree_rss_mb > 190 and m.cpu_s > 0
     small = peers.measure([sys.executable, "-c", "pass"])
