@@ -77,7 +77,7 @@ class PeerResult:
     wall_s: float = 0.0               # the whole subprocess, start-up included
     import_s: float | None = None     # child: importing the tool
     run_s: float | None = None        # child: the tool's own work after the import
-    peak_rss_mb: float = 0.0          # largest single process (wait4 ru_maxrss)
+    peak_rss_mb: float = 0.0          # largest single process (wait4 ru_maxrss, or sampled VmHWM, see measure)
     peak_tree_rss_mb: float = 0.0     # sum over the process tree, sampled every 0.1 s
     cpu_s: float = 0.0                # user + system CPU of the process and its reaped children
     returncode: int = 0
@@ -280,10 +280,23 @@ _VENV = {"cleanvision-quality": "cleanvision"}
 # measuring a subprocess
 
 
-def _tree_rss_kb(root: int) -> int:
-    """RSS summed over ``root`` and its descendants (from /proc; 0 when gone)."""
+def _vm_hwm_kb(pid: int | str) -> int:
+    """Peak RSS (VmHWM) of one process's own address space, 0 when gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree(root: int) -> tuple[int, dict[int, int]]:
+    """RSS summed over ``root`` and its descendants, and each one's VmHWM (from /proc; empty when gone)."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -292,21 +305,21 @@ def _tree_rss_kb(root: int) -> int:
                 stat = fh.read()
             fields = stat[stat.rindex(")") + 2:].split()
             parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+            rss[int(entry)] = int(fields[21]) * page_kb
         except (OSError, ValueError, IndexError):
             continue
-    total, stack, seen = 0, [root], set()
     children: dict[int, list[int]] = {}
     for pid, ppid in parents.items():
         children.setdefault(ppid, []).append(pid)
+    total, stack, hwm = 0, [root], {}
     while stack:
         pid = stack.pop()
-        if pid in seen:
+        if pid in hwm:
             continue
-        seen.add(pid)
+        hwm[pid] = _vm_hwm_kb(pid)
         total += rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total
+    return total, hwm
 
 
 @dataclass
@@ -327,11 +340,15 @@ def measure(cmd: list[str], cwd: str | Path | None = None, env: dict[str, str] |
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         peak = [0]
+        hwm: dict[int, int] = {}
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                total, seen = _tree(proc.pid)
+                peak[0] = max(peak[0], total)
+                for pid, kb in seen.items():
+                    hwm[pid] = max(hwm.get(pid, 0), kb)
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -353,7 +370,12 @@ def measure(cmd: list[str], cwd: str | Path | None = None, env: dict[str, str] |
         out.seek(0)
         err.seek(0)
         usage = status[1]
-        return _Measured(proc.returncode, wall, usage.ru_maxrss / 1024, peak[0] / 1024, usage.ru_utime + usage.ru_stime,
+        # ru_maxrss of a child carries this process's own high-water mark across fork/vfork + exec
+        # (Linux keeps the old address space's peak), so it is only trusted above our own VmHWM;
+        # otherwise the largest VmHWM sampled in the child's tree is used (it may miss the last 0.1 s).
+        largest = usage.ru_maxrss if usage.ru_maxrss > _vm_hwm_kb("self") else max(hwm.values(), default=0)
+        largest = max(largest, max(hwm.values(), default=0))
+        return _Measured(proc.returncode, wall, largest / 1024, peak[0] / 1024, usage.ru_utime + usage.ru_stime,
                          out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
