@@ -316,9 +316,20 @@ def test_every_command_refuses_a_session_from_a_newer_version(scanned: tuple[Pat
 
 
 def corrupt_middle(path: Path) -> None:
+    """Overwrite the root page of the fingerprint table, which every read of the cache goes through.
+
+    (The cache also holds a local-features table that a scan reads only for candidate pairs, so a
+    page "in the middle of the file" may be one that no scan reads.)
+    """
+    con = sqlite3.connect(path)
+    try:
+        page_size = con.execute("PRAGMA page_size").fetchone()[0]
+        root = con.execute("SELECT rootpage FROM sqlite_master WHERE name='files'").fetchone()[0]
+    finally:
+        con.close()
     data = bytearray(path.read_bytes())
-    mid = len(data) // 2
-    data[mid:mid + 4096] = b"\xde\xad\xbe\xef" * 1024
+    start = (root - 1) * page_size
+    data[start:start + page_size] = b"\xde\xad\xbe\xef" * (page_size // 4)
     path.write_bytes(bytes(data))
 
 
