@@ -102,7 +102,7 @@ def _candidates(raw: Path) -> dict[str, list[Picture]]:
         if wide:
             fam["wallpaper"].append(Picture("wallpaper", d.name, path=str(wide[-1])))
             big = wide[-1]
-            w, h = _size(big)
+            w = _size(big)[0]
             if w >= 3800:
                 # four windows of one big photograph: the same scene, light and palette, different content
                 for k, box in enumerate(((0.0, 0.0, 0.42, 0.5), (0.58, 0.0, 1.0, 0.5),
