@@ -14,9 +14,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from imgreview.fs import write_atomic
+from imgreview.schema import RecordError, check
 
 SCHEMA_VERSION = 1
 
@@ -114,9 +115,12 @@ class ScanResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScanResult:
+        """The result from decoded JSON; ``ValueError`` (:class:`~imgreview.schema.RecordError`) when any
+        field has the wrong type: the one check of scan.json records (:class:`ScanRecord`)."""
         version = data.get("version")
         if version != SCHEMA_VERSION:
             raise ValueError(f"unsupported scan result version {version!r} (expected {SCHEMA_VERSION})")
+        check(data, ScanRecord)
         member_fields = set(Member.__dataclass_fields__)
         group_fields = set(Group.__dataclass_fields__) - {"members"}
         groups = [
@@ -145,16 +149,23 @@ class ScanResult:
 
     @classmethod
     def load(cls, path: Path) -> ScanResult:
+        return cls.from_bytes(path.read_bytes(), str(path))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str) -> ScanResult:
+        """Parse and check a scan.json; ``ValueError`` naming ``source`` and the problem."""
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
-            raise ValueError(f"{path} is not a valid scan result: {exc}") from exc
+            raise ValueError(f"{source} is not a valid scan result: {exc}") from exc
         if not isinstance(data, dict):
-            raise ValueError(f"{path} is not a valid scan result")
+            raise ValueError(f"{source} is not a valid scan result")
         try:
             return cls.from_dict(data)
+        except RecordError as exc:
+            raise ValueError(f"{source} is not a valid scan result: {exc}") from exc
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{path} is not a valid scan result: {exc!r}") from exc
+            raise ValueError(f"{source} is not a valid scan result: {exc!r}") from exc
 
 
 _MEMBER_FIELDS = tuple(Member.__dataclass_fields__)
@@ -175,3 +186,15 @@ def _group_dict(group: Group) -> dict[str, Any]:
     return out
 
 
+
+
+class ScanRecord(TypedDict):
+    """The top level of scan.json as read back (see :meth:`ScanResult.from_dict`)."""
+
+    version: int
+    roots: list[str]
+    groups: list[Group]
+    settings: NotRequired[dict[str, Any]]
+    stats: NotRequired[dict[str, Any]]
+    errors: NotRequired[list[FileError]]
+    aliases: NotRequired[list[list[str]]]

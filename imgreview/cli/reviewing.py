@@ -19,8 +19,9 @@ from imgreview.decisions.keeper import RULES, parse_prefer
 from imgreview.errors import UsageError
 from imgreview.model import ScanResult
 from imgreview.session.folder import Session, SessionError, SessionLocked
+from imgreview.vocab import GRAPHICS_MODES
 
-GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "none")
+GRAPHICS = GRAPHICS_MODES
 
 
 def add_review_arguments(p: argparse.ArgumentParser) -> None:

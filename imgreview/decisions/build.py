@@ -19,10 +19,12 @@ Files without an applicable decision (undecided, stale, held back) form the unde
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.folder import Session
 from imgreview.session.journal import Journal
+from imgreview.vocab import DecidedBy, Verdict
 
 EXPLICIT_DROP_SUFFIX = "drop-all"  # rules a person requested by name to drop whole groups
 LISTS = ("keep", "delete", "undecided")
@@ -34,8 +36,8 @@ class Row:
 
     group: str
     member: Member
-    decision: str  # keep | delete | undecided | stale
-    by: str  # person | rule | "" (undecided)
+    decision: Verdict
+    by: DecidedBy | Literal[""]  # "" when undecided
     note: str = ""
     rule: str | None = None
 

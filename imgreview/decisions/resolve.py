@@ -36,6 +36,7 @@ from imgreview.decisions.keeper import DEFAULT_PREFER, suggest_keeper
 from imgreview.labels import labels_of, split_sort_key, splits_of
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
+from imgreview.vocab import FileAction
 
 CONFLICT_MODES = ("skip", "drop-all")
 LEAK_MODES = ("skip", "drop-all", "keep-train")
@@ -165,7 +166,8 @@ def _changes(decided: Decided, copies: list[Member], journal: Journal, plan: Res
     """The journal changes a decision needs: what the journal does not hold already (counted unchanged)."""
     digests = {m.path: m.digest for m in copies}
     new: list[Change] = []
-    for action, paths in (("keep", decided.keep), ("delete", decided.delete)):
+    lists: tuple[tuple[FileAction, list[str]], ...] = (("keep", decided.keep), ("delete", decided.delete))
+    for action, paths in lists:
         for path in paths:
             current = journal.decisions.get(path)
             if current is not None and current.action == action and current.digest == digests[path]:

@@ -16,7 +16,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-MODES = ("auto", "kitty", "sixel", "halfcell", "none")
+from imgreview.vocab import GRAPHICS_MODES
+
+MODES = GRAPHICS_MODES
 KITTY_PLACEHOLDERS = (0, 28)  # first kitty release with Unicode placeholders
 
 

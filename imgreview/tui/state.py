@@ -18,6 +18,7 @@ from imgreview.decisions.keeper import (
 )
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
+from imgreview.vocab import DecidedBy, FileAction
 
 FILTERS: tuple[str, ...] = ("all", "undecided", "decided", "conflicts", "leaks")
 FILTER_LABELS = {
@@ -118,10 +119,6 @@ class ReviewState:
                 return gi
         return None
 
-    @property
-    def remaining_groups(self) -> int:
-        return len(self.groups) - self.decided_groups
-
     # ------------------------------------------------------------------ bookkeeping
     def _compute(self, gi: int) -> GroupStatus:
         g = self.groups[gi]
@@ -161,7 +158,8 @@ class ReviewState:
         return sorted(out)
 
     # ------------------------------------------------------------------ decisions
-    def _decide(self, gi: int, actions: dict[int, str], by: str = "person", rule: str | None = None) -> list[int]:
+    def _decide(self, gi: int, actions: dict[int, FileAction], by: DecidedBy = "person",
+                rule: str | None = None) -> list[int]:
         g = self.groups[gi]
         changes = [Change(g.members[mi].path, g.members[mi].digest, a) for mi, a in actions.items()
                    if self.action(g.members[mi]) != a]
@@ -170,7 +168,7 @@ class ReviewState:
         self.journal.decide(changes, group=g.id, by=by, rule=rule)
         return self.refresh(self.groups_of(c.path for c in changes))
 
-    def set_action(self, gi: int, mi: int, action: str) -> list[int]:
+    def set_action(self, gi: int, mi: int, action: FileAction) -> list[int]:
         """Keep, delete or reset one file; returns the groups whose status changed."""
         return self._decide(gi, {mi: action})
 

@@ -8,6 +8,8 @@ import errno
 import os
 from pathlib import Path
 
+import pytest
+
 import imgreview.session.jsonl as jsonl_module  # where the journal writes its lines
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
@@ -33,6 +35,7 @@ def build(session: Session) -> ReviewApp:
     return ReviewApp(state, choose_renderer("halfcell"), notes=journal.warnings)
 
 
+@pytest.mark.slow
 async def test_review_walks_every_group_of_the_hostile_corpus(tmp_path: Path) -> None:
     corpus = make_corpus(tmp_path / "c")
     session = Session(tmp_path / "s")

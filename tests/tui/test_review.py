@@ -25,6 +25,7 @@ from imgreview.tui.graphics import choose_renderer, parse_kitty_version
 from imgreview.tui.state import ReviewState
 from imgreview.tui.thumbs import ThumbnailCache, make_thumbnail
 from tests.helpers.imagegen import brightened, resized, save, scene
+from tests.helpers.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,14 +100,6 @@ class Running:
             pass
 
 
-def wait_for(predicate, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
 
 def batches(journal: Path) -> int:
     if not journal.exists():
@@ -119,6 +112,7 @@ def dataset(tmp_path: Path) -> tuple[Path, Path]:
     return make_dataset(tmp_path / "data"), tmp_path / "session"
 
 
+@pytest.mark.slow
 def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     root, session_dir = dataset
     journal = session_dir / "journal.jsonl"
@@ -161,6 +155,7 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     assert Journal(journal).decisions == before  # every decision is back, none added
 
 
+@pytest.mark.slow
 def test_second_review_is_refused_while_the_first_runs(dataset, tmp_path: Path, capsys) -> None:
     root, session_dir = dataset
     run = Running(["review", str(root), "--session", str(session_dir), "--graphics", "none", "-q"], tmp_path)

@@ -42,10 +42,6 @@ def group_row(state: ReviewState, gi: int) -> list[Segment]:
     return segments
 
 
-def row_text(state: ReviewState, gi: int) -> str:
-    return "".join(s.text for s in group_row(state, gi))
-
-
 class GroupList(ScrollView, can_focus=False):
     """Visible groups in review order; the cursor row is the group on screen. Click a row to open it."""
 
@@ -74,10 +70,6 @@ class GroupList(ScrollView, can_focus=False):
     @property
     def option_count(self) -> int:
         return len(self.order)
-
-    @property
-    def highlighted(self) -> int | None:
-        return self.cursor
 
     def row_of(self, gi: int) -> int | None:
         return self._row.get(gi)
