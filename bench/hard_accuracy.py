@@ -130,12 +130,44 @@ def print_report(name: str, report: dict) -> None:
         print("   families: " + "  ".join(f"{k} {v:.2f}" for k, v in r["per_family"].items()))
 
 
+def markdown(report: dict) -> str:
+    """The tables of docs/benchmarks.md from a saved report (``--json``), tools side by side."""
+    tools = [t for t in report if isinstance(report[t], dict) and "all" in report[t]]
+    out = []
+    for half in ("dev", "held-out"):
+        out.append(f"\n**{half} half** ({report[tools[0]][half]['files']} files, "
+                   f"{report[tools[0]][half]['true_pairs']} true pairs)\n")
+        out.append("| tool | pair precision | pair recall | original↔edit recall | false pairs | per pair of "
+                   "different pictures | groups mixing pictures |")
+        out.append("|---|---|---|---|---|---|---|")
+        for t in tools:
+            r = report[t][half]
+            mixed = sum(r["mixed_groups"].values()) if r["mixed_groups"] or t == "imgreview" else "–"
+            out.append(f"| {t} | {r['precision']:.3f} | {r['recall']:.3f} | {r['orig_edit_recall']:.3f} | {r['fp']} | "
+                       f"{r['false_pair_rate']:.1e} | {mixed} |")
+    for table, title in (("per_edit", "edit"), ("per_family", "family")):
+        keys = sorted({k for t in tools for h in ("dev", "held-out") for k in report[t][h][table]})
+        out.append(f"\n**Recall per {title}** (original ↔ edited copy found; dev / held-out)\n")
+        out.append(f"| {title} | " + " | ".join(tools) + " |")
+        out.append("|---|" + "---|" * len(tools))
+        for k in keys:
+            cells = []
+            for t in tools:
+                d = report[t]["dev"][table].get(k)
+                h = report[t]["held-out"][table].get(k)
+                cells.append(" / ".join("–" if v is None else f"{v:.2f}" for v in (d, h)))
+            out.append(f"| {k} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--peers", help="comma-separated peer specs NAME[:opt=v;opt=v] (bench/peers.py)")
     ap.add_argument("--skip-imgreview", action="store_true")
+    ap.add_argument("--merge", type=Path, nargs="*", default=[], help="saved reports to add (e.g. peers run apart)")
+    ap.add_argument("--markdown", action="store_true", help="print the tables of docs/benchmarks.md")
     ap.add_argument("scan_args", nargs="*")
     args = ap.parse_args()
     ap_peers = args.peers.split(",") if args.peers else []
@@ -153,6 +185,10 @@ def main() -> None:
         name, _, opts = spec.partition(":")
         report[spec] = run_peer(args.corpus.resolve(), name, opts)
         print_report(spec, report[spec])
+    for extra in args.merge:
+        report.update(json.loads(extra.read_text()))
+    if args.markdown:
+        print(markdown(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 

@@ -174,8 +174,8 @@ def choose_pictures(fam: dict[str, list[Picture]], seed: int) -> list[tuple[Pict
             if min(im.size) < 200 or not _informative(im):
                 continue
             digest = hashlib.sha256(im.tobytes()).hexdigest()
-            if digest in seen:
-                continue
+            if digest in seen or pic.name in {k.name for k, _, _ in kept}:
+                continue  # the same content, or a name that would overwrite another picture's files
             h = imagehash.phash(im)
             hm = imagehash.phash(ImageOps.mirror(im))
             if any(h - k <= 10 or hm - k <= 10 for _, k, _ in kept):

@@ -2,7 +2,7 @@
 
 :func:`scan` is the library entry point used by the CLI and the review. It never prints; it
 reports progress through a callback ``progress(stage, done, total)`` with stages ``walk``,
-``hash``, ``index`` and ``group``.
+``hash``, ``index``, ``verify`` and ``group``.
 """
 
 from __future__ import annotations
@@ -220,7 +220,8 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
         report("verify", 0, len(cands))
         source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
                                 settings.effective_jobs)
-        accepted = verify_candidates(cands, sig, threshold, source, workers=settings.effective_jobs)
+        accepted = verify_candidates(cands, sig, threshold, source, workers=settings.effective_jobs,
+                                     short_sides=[min(f.width, f.height) for f in fps])
         report("verify", len(cands), len(cands))
         extra["features_computed"] = source.computed
         keys = sorted(accepted)
