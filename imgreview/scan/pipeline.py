@@ -141,7 +141,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         result = _result(roots, settings, groups)
     else:
         result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report,
-                                     feature_cache=session.cache_path)
+                                     feature_cache=session.cache_path.with_name("features.sqlite"))
         extra["reused_groups"] = False
     extra["grouping_key"] = key
     errors = [FileError(path, reason) for path, reason in walked.errors]
