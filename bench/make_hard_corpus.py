@@ -102,7 +102,7 @@ def _candidates(raw: Path) -> dict[str, list[Picture]]:
         if wide:
             fam["wallpaper"].append(Picture("wallpaper", d.name, path=str(wide[-1])))
             big = wide[-1]
-            w, h = _size(big)
+            w = _size(big)[0]
             if w >= 3800:
                 # four windows of one big photograph: the same scene, light and palette, different content
                 for k, box in enumerate(((0.0, 0.0, 0.42, 0.5), (0.58, 0.0, 1.0, 0.5),
@@ -174,8 +174,8 @@ def choose_pictures(fam: dict[str, list[Picture]], seed: int) -> list[tuple[Pict
             if min(im.size) < 200 or not _informative(im):
                 continue
             digest = hashlib.sha256(im.tobytes()).hexdigest()
-            if digest in seen:
-                continue
+            if digest in seen or pic.name in {k.name for k, _, _ in kept}:
+                continue  # the same content, or a name that would overwrite another picture's files
             h = imagehash.phash(im)
             hm = imagehash.phash(ImageOps.mirror(im))
             if any(h - k <= 10 or hm - k <= 10 for _, k, _ in kept):

@@ -22,7 +22,8 @@ from imgreview.model import ScanResult
 from imgreview.scan.pipeline import Progress as ScanProgress
 from imgreview.text import human_bytes
 
-STAGE_LABELS = {"walk": "Finding images", "hash": "Hashing", "index": "Searching pairs", "group": "Grouping"}
+STAGE_LABELS = {"walk": "Finding images", "hash": "Hashing", "index": "Searching pairs",
+                "verify": "Checking local features", "group": "Grouping"}
 
 
 class _RateColumn(TextColumn):

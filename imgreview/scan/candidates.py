@@ -8,7 +8,8 @@ exact multi-index engine. :func:`verify_candidates` checks every candidate pair:
   :mod:`imgreview.scan.verify` (both must be low-information and alike), direct route only;
 * any other pair must pass the local-feature stage (:mod:`imgreview.scan.localfeat`); a picture
   with too few features to decide (tiny or nearly flat) is accepted only by a direct hash match at
-  half the threshold with a grey-signature correlation of at least :data:`FALLBACK_CORRELATION`.
+  half the threshold (the whole threshold for pictures under :data:`TINY_SIDE` pixels) with a
+  grey-signature correlation of at least :data:`FALLBACK_CORRELATION`.
 
 Each accepted pair carries its *evidence* (the ``Member.evidence`` schema of the scan result).
 """
@@ -28,6 +29,9 @@ from imgreview.scan.variants import MIRRORED_ROUTES, ROUTES, unpack_routes
 from imgreview.scan.verify import Signatures, correlation, verify_pairs
 
 FALLBACK_CORRELATION = 0.9
+# Below this many pixels on the short side local features say little (a 64×48 icon upscaled):
+# a direct hash match with a high grey correlation decides.
+TINY_SIDE = 96
 DIRECT = -1  # route index of a plain hash-to-hash candidate
 
 Evidence = dict[str, Any]
@@ -103,8 +107,8 @@ def describe(c: Candidate, m: Match | None, signal: str) -> Evidence:
 
 
 def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, threshold: int,
-                      features: Callable[[list[int]], dict[int, Features]], workers: int = 1
-                      ) -> dict[tuple[int, int], tuple[Candidate, Evidence]]:
+                      features: Callable[[list[int]], dict[int, Features]], workers: int = 1,
+                      short_sides: list[int] | None = None) -> dict[tuple[int, int], tuple[Candidate, Evidence]]:
     """The accepted pairs with their evidence (see the module doc for the rules)."""
     accepted: dict[tuple[int, int], tuple[Candidate, Evidence]] = {}
     keys = sorted(cands)
@@ -142,6 +146,8 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
             continue
         fa, fb = feats.get(c.a), feats.get(c.b)
         few = m is None or fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < 4 * MIN_INLIERS
-        if few and c.route == DIRECT and c.distance <= threshold // 2 and corr[index[key]] >= FALLBACK_CORRELATION:
+        tiny = short_sides is not None and min(short_sides[c.a], short_sides[c.b]) < TINY_SIDE
+        bound = threshold if tiny else threshold // 2
+        if (few or tiny) and c.route == DIRECT and c.distance <= bound and corr[index[key]] >= FALLBACK_CORRELATION:
             accepted[key] = (c, describe(c, None, "hash"))
     return accepted

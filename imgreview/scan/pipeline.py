@@ -2,7 +2,7 @@
 
 :func:`scan` is the library entry point used by the CLI and the review. It never prints; it
 reports progress through a callback ``progress(stage, done, total)`` with stages ``walk``,
-``hash``, ``index`` and ``group``.
+``hash``, ``index``, ``verify`` and ``group``.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         result = _result(roots, settings, groups)
     else:
         result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report,
-                                     feature_cache=session.cache_path)
+                                     feature_cache=session.cache_path.with_name("features.sqlite"))
         extra["reused_groups"] = False
     extra["grouping_key"] = key
     errors = [FileError(path, reason) for path, reason in walked.errors]
@@ -227,7 +227,8 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
         report("verify", 0, len(cands))
         source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
                                 settings.effective_jobs)
-        accepted = verify_candidates(cands, sig, threshold, source, workers=settings.effective_jobs)
+        accepted = verify_candidates(cands, sig, threshold, source, workers=settings.effective_jobs,
+                                     short_sides=[min(f.width, f.height) for f in fps])
         report("verify", len(cands), len(cands))
         extra["features_computed"] = source.computed
         keys = sorted(accepted)

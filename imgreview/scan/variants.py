@@ -36,11 +36,12 @@ DIHEDRAL: dict[str, tuple[bool, bool, bool]] = {
 REGIONS = ("centre-square", "centre-4x5", "centre-80", "trimmed", "trimmed-square")
 ROUTES: tuple[str, ...] = (*DIHEDRAL, *REGIONS)
 MIRRORED_ROUTES = frozenset({"mirror", "flip", "transpose", "transverse"})  # orientation-reversing
-# A border row/column is trimmed when at least this share of its pixels lie within TRIM_TOLERANCE
-# grey levels of that side's colour (text on a bar leaves most of the row bar-coloured).
-TRIM_SHARE = 0.6
+# A border row/column is empty when nearly all its pixels lie within TRIM_TOLERANCE grey levels of
+# that side's colour (the median of its outermost row or column).
 TRIM_TOLERANCE = 24
-TRIM_STRICT = 0.97  # an empty border row: nearly all of it within the tolerance
+TRIM_STRICT = 0.92  # an empty border row: nearly all of it within the tolerance (sparse text allowed)
+TRIM_REACH = 0.45  # a side's bar is at most this share of the picture
+TRIM_MAJORITY = 0.6  # share of empty rows up to the trim line
 TRIM_MIN = 0.03  # trim only when at least 3 % of a side would go
 ASPECT_TOLERANCE = 0.08
 
@@ -91,22 +92,22 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     def run(lines: np.ndarray) -> int:
         colour = int(np.median(lines[0]))
         share = (np.abs(lines - colour) <= TRIM_TOLERANCE).mean(axis=1)
-        loose = share >= TRIM_SHARE
         strict = share >= TRIM_STRICT
-        loose_run = len(loose) if loose.all() else int(np.argmin(loose))
-        strict_run = len(strict) if strict.all() else int(np.argmin(strict))
-        # A bar is mostly empty rows with a few rows of text: take the loose run only then, so a
-        # subject on a plain backdrop (a portrait, a product on white) is not eaten into.
-        if loose_run and strict[:loose_run].mean() >= 0.5:
-            # up to the last empty row: a dark picture next to a dark bar is not trimmed into
-            return int(np.flatnonzero(strict[:loose_run])[-1]) + 1
-        return strict_run
-
+        if not strict[0]:
+            return 0
+        # A bar is mostly empty rows with some rows of text (or a logo) in it: trim up to the last
+        # empty row within the outer TRIM_REACH of the side while empty rows stay the majority,
+        # so a bar's text does not stop the trim, and a subject on a plain backdrop (a portrait,
+        # a product on white) or a dark picture next to a dark bar is not eaten into.
+        reach = max(1, int(len(strict) * TRIM_REACH))
+        empty = np.flatnonzero(strict[:reach])
+        majority = (np.arange(len(empty)) + 1) / (empty + 1) >= TRIM_MAJORITY
+        return int(empty[np.flatnonzero(majority)[-1]]) + 1
     top = run(g)
     bottom = h - run(g[::-1])
     left = run(g.T)
     right = w - run(g.T[::-1])
-    if bottom - top < 0.2 * h or right - left < 0.2 * w:
+    if bottom - top < 0.1 * h or right - left < 0.1 * w:
         return None  # almost all border: a flat or framed-nothing picture, nothing meaningful inside
     if max(top, h - bottom) < TRIM_MIN * h and max(left, w - right) < TRIM_MIN * w:
         return None
