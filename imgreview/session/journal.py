@@ -25,11 +25,12 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from imgreview.errors import ImgreviewError
 from imgreview.fs import utc_now
-from imgreview.session.jsonl import append_records
+from imgreview.schema import check
+from imgreview.session.jsonl import append_records, read_bytes
 from imgreview.vocab import DecidedBy, FileAction, Verdict
 
 JOURNAL_VERSION = 1
@@ -69,10 +70,43 @@ class _Batch:
     before: list[dict[str, Any]] = field(default_factory=list)  # records restoring the prior state
 
 
+class _Common(TypedDict):
+    """Fields every journal record may have (``batch`` and ``action`` are checked separately)."""
+
+    v: NotRequired[int]
+    time: NotRequired[str]
+    group: NotRequired[str]
+    by: NotRequired[str]
+    rule: NotRequired[str | None]
+    undoes: NotRequired[int]
+    redoes: NotRequired[int]
+
+
+class FileRecord(_Common):
+    """A keep / delete / undecided decision for one file."""
+
+    path: str
+    digest: NotRequired[str]
+
+
+class GroupRecord(_Common):
+    """A distinct / not-distinct decision for a group's contents."""
+
+    digests: list[str]
+    paths: NotRequired[list[str]]
+
+
 def _check_record(rec: object) -> int:
-    """The batch number of a well-formed record; ValueError/TypeError for anything else."""
+    """The batch number of a well-formed record; ValueError/TypeError for anything else.
+
+    The one type check of journal records: every field a reader uses has its declared type
+    (:class:`FileRecord`, :class:`GroupRecord`), so replay and the code built on it never meet a
+    value of the wrong type.
+    """
     if not isinstance(rec, dict) or "action" not in rec or "batch" not in rec:
         raise ValueError("not a journal record")
+    check(rec, FileRecord if rec["action"] in FILE_ACTIONS else GroupRecord if rec["action"] in GROUP_ACTIONS
+          else _Common)
     batch = rec["batch"]
     if isinstance(batch, bool) or not isinstance(batch, int | float | str):
         raise TypeError(f"bad batch number {batch!r}")
@@ -113,8 +147,11 @@ class Journal:
     # ------------------------------------------------------------------ reading
     def _replay(self) -> None:
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+            raw = read_bytes(self.path)
+        except OSError as exc:  # a folder, FIFO or link in its place; unreadable
+            raise JournalError(f"cannot read the journal {self.path}: {exc.strerror or exc}; move it away or "
+                               "choose another --session") from None
+        if raw is None:
             return
         lines = raw.split(b"\n")
         batches: dict[int, list[dict[str, Any]]] = {}
