@@ -146,6 +146,8 @@ def cluster() -> Iterator[str]:
 
 
 def on(address: str, **kwargs: object) -> ScanSettings:
+    """Scan settings on the test cluster; a long timeout, as workers restart slowly on a busy machine."""
+    kwargs.setdefault("timeout", 120.0)
     return ScanSettings(dask=DaskSettings(address, **kwargs))  # type: ignore[arg-type]
 
 
@@ -272,7 +274,7 @@ def test_workers_with_another_version_are_refused(tmp_path: Path, cluster: str, 
     if client == "same release, other code":  # one version string, different code (a dev install)
         client = f"{__version__} (code 000000000000)"
     monkeypatch.setattr(executors, "code_version", lambda: client)  # this client; the workers keep theirs
-    assert main(["scan", str(root), "--session", str(tmp_path / "s"), "--dask", cluster, "-q"]) == 2
+    assert main(["scan", str(root), "--session", str(tmp_path / "s"), "--dask", cluster, "--dask-timeout", "120", "-q"]) == 2
     err = capsys.readouterr().err
     assert f"must run imgreview {client}, like this client" in err and f"has {real}" in err
     assert not (tmp_path / "s" / "scan.json").exists()
@@ -310,7 +312,7 @@ def test_ctrl_c_cancels_the_futures_and_keeps_what_arrived(tmp_path: Path, clust
     root = make_dataset(tmp_path / "data")
     session = tmp_path / "s"
     proc = subprocess.Popen([PYTHON, "-c", SLOW_DASK_CLI, "scan", str(root), "--session", str(session), "--dask",
-                             cluster, "-q"], env=env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             cluster, "--dask-timeout", "120", "-q"], env=env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not cached_rows(session / "cache.sqlite"):
