@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from imgreview import __version__
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
 from imgreview.settings import DaskSettings, HashSettings, ScanSettings
@@ -151,14 +150,14 @@ def task_overhead(address: str, n: int) -> float:
     """Seconds per empty fingerprint task (``dask_batch([])``), submitted and gathered as the scan does."""
     from distributed import Client, as_completed
 
-    from imgreview.scan.executors import dask_batch
+    from imgreview.scan.executors import code_version, dask_batch
 
     with Client(address, timeout=120, set_as_default=False) as client:
         client.wait_for_workers(2, timeout=120)
         settings = HashSettings()
-        client.gather(client.map(dask_batch, [[]] * 20, [settings] * 20, [__version__] * 20, pure=False))
+        client.gather(client.map(dask_batch, [[]] * 20, [settings] * 20, [code_version()] * 20, pure=False))
         t0 = time.perf_counter()
-        futures = [client.submit(dask_batch, [], settings, __version__, pure=False) for _ in range(n)]
+        futures = [client.submit(dask_batch, [], settings, code_version(), pure=False) for _ in range(n)]
         for _ in as_completed(futures, loop=client.loop):
             pass
         return (time.perf_counter() - t0) / n

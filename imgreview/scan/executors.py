@@ -10,7 +10,8 @@ The Dask executor (``pip install 'imgreview[dask]'``):
 
 * needs every worker to read the files: shared storage, seen under the same path or translated
   by ``path_map`` (client prefix -> worker prefix); results come back under the client's paths;
-* needs the same imgreview version on every worker (checked when connecting and in every task);
+* needs the same imgreview version on every worker, down to the code that makes fingerprints
+  (:func:`code_version`, checked when connecting and in every task);
 * sends batches of a few hundred paths, a bounded number in flight, and yields results as the
   futures complete (``as_completed``);
 * lets Dask retry a batch whose worker died (``distributed.scheduler.allowed-failures``); a batch
@@ -21,16 +22,19 @@ The Dask executor (``pip install 'imgreview[dask]'``):
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import uuid
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from imgreview import __version__
 from imgreview.errors import ImgreviewError
+from imgreview.fs import new_digest
 from imgreview.scan import workers
 from imgreview.scan.fingerprint import Failure, Fingerprint
 from imgreview.settings import DaskSettings, HashSettings, ScanSettings
@@ -119,15 +123,30 @@ def parse_path_map(items: list[str]) -> tuple[tuple[str, str], ...]:
 
 
 # ---------------------------------------------------------------- the task on a Dask worker
+@functools.cache
+def code_version() -> str:
+    """The imgreview version and a digest of the code that makes and carries fingerprints.
+
+    The version string alone is not enough: two checkouts of one release with different code
+    (a development install, a half-upgraded cluster) would exchange objects that do not unpickle,
+    or fingerprints made by another recipe. Digested: the top-level modules and ``scan/``.
+    """
+    package = Path(__file__).resolve().parent.parent
+    h = new_digest()
+    for path in sorted([*package.glob("*.py"), *package.joinpath("scan").rglob("*.py")]):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{__version__} (code {h.hexdigest()[:12]})"
+
+
 def worker_version() -> str:
-    """The imgreview version installed where this runs (``client.run`` on every worker)."""
-    return __version__
+    """What :func:`code_version` is where this runs (``client.run`` on every worker)."""
+    return code_version()
 
 
 def dask_batch(paths: list[str], settings: HashSettings, client_version: str) -> list[Result]:
-    """One Dask task: refuse to run under another imgreview version, else :func:`workers.hash_batch`."""
-    if __version__ != client_version:
-        raise WorkerVersionError(__version__, client_version)
+    """One Dask task: refuse to run under another imgreview version or code, else :func:`workers.hash_batch`."""
+    if code_version() != client_version:
+        raise WorkerVersionError(code_version(), client_version)
     return workers.hash_batch(paths, settings)
 
 
@@ -211,11 +230,11 @@ class DaskExecutor(Executor):
         except Exception as exc:
             self.close()
             raise ExecutorError(f"the Dask workers cannot run imgreview ({type(exc).__name__}: {exc}); install "
-                                f"imgreview {__version__} on every worker") from None
-        wrong = sorted(f"{w} has {v}" for w, v in versions.items() if v != __version__)
+                                f"imgreview {code_version()} on every worker") from None
+        wrong = sorted(f"{w} has {v}" for w, v in versions.items() if v != code_version())
         if wrong:
             self.close()
-            raise ExecutorError(f"the Dask workers must run imgreview {__version__}, like this client: "
+            raise ExecutorError(f"the Dask workers must run imgreview {code_version()}, like this client: "
                                 + "; ".join(wrong[:5]) + (f" (and {len(wrong) - 5} more)" if len(wrong) > 5 else ""))
 
     def close(self) -> None:
@@ -282,7 +301,7 @@ class _DaskRun:
             results: list[Result] = fut.result()
         except WorkerVersionError as exc:
             raise ExecutorError(f"a Dask worker runs another imgreview version ({exc}); install imgreview "
-                                f"{__version__} on every worker") from None
+                                f"{code_version()} on every worker") from None
         except self.killed:
             if alone:
                 yield workers.worker_died(chunk[0])
@@ -315,7 +334,7 @@ class _DaskRun:
             self._send(self.queue.popleft())
 
     def _send(self, chunk: list[str]) -> Any:
-        fut = self.client.submit(dask_batch, self.executor._to_worker(chunk), self.settings, __version__,
+        fut = self.client.submit(dask_batch, self.executor._to_worker(chunk), self.settings, code_version(),
                                  key=f"imgreview-fingerprint-{uuid.uuid4().hex}", pure=False)
         self.inflight[fut] = chunk
         self.done.add(fut)

@@ -23,7 +23,6 @@ def hash_batch(paths: list[str], settings: HashSettings) -> list[Fingerprint | F
     return [fingerprint_file(p, settings) for p in paths]
 
 
-
 def _pool_context() -> multiprocessing.context.BaseContext:
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and threading.active_count() == 1:

@@ -146,6 +146,8 @@ def cluster() -> Iterator[str]:
 
 
 def on(address: str, **kwargs: object) -> ScanSettings:
+    """Scan settings on the test cluster; a long timeout, as workers restart slowly on a busy machine."""
+    kwargs.setdefault("timeout", 120.0)
     return ScanSettings(dask=DaskSettings(address, **kwargs))  # type: ignore[arg-type]
 
 
@@ -264,14 +266,26 @@ def test_path_map_sends_worker_paths_and_reports_client_paths(tmp_path: Path, cl
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("client", ["0.0.0-other (code 123456789abc)", "same release, other code"])
 def test_workers_with_another_version_are_refused(tmp_path: Path, cluster: str, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                                  capsys: pytest.CaptureFixture[str], client: str) -> None:
     root = make_dataset(tmp_path / "data", 2)
-    monkeypatch.setattr(executors, "__version__", "0.0.0-other")  # this client; the workers keep theirs
-    assert main(["scan", str(root), "--session", str(tmp_path / "s"), "--dask", cluster, "-q"]) == 2
+    real = executors.code_version()
+    if client == "same release, other code":  # one version string, different code (a dev install)
+        client = f"{__version__} (code 000000000000)"
+    monkeypatch.setattr(executors, "code_version", lambda: client)  # this client; the workers keep theirs
+    assert main(["scan", str(root), "--session", str(tmp_path / "s"), "--dask", cluster, "--dask-timeout", "120", "-q"]) == 2
     err = capsys.readouterr().err
-    assert "must run imgreview 0.0.0-other, like this client" in err and f"has {__version__}" in err
+    assert f"must run imgreview {client}, like this client" in err and f"has {real}" in err
     assert not (tmp_path / "s" / "scan.json").exists()
+
+
+def test_every_task_checks_the_workers_code_version(tmp_path: Path) -> None:
+    version = executors.code_version()
+    assert version.startswith(f"{__version__} (code ") and version == executors.worker_version()
+    with pytest.raises(executors.WorkerVersionError, match="worker has imgreview"):
+        executors.dask_batch([str(tmp_path / "x.png")], ScanSettings().hash, "0.0.0 (code 000000000000)")
+    assert executors.dask_batch([], ScanSettings().hash, version) == []
 
 
 SLOW_DASK_CLI = """
@@ -298,7 +312,7 @@ def test_ctrl_c_cancels_the_futures_and_keeps_what_arrived(tmp_path: Path, clust
     root = make_dataset(tmp_path / "data")
     session = tmp_path / "s"
     proc = subprocess.Popen([PYTHON, "-c", SLOW_DASK_CLI, "scan", str(root), "--session", str(session), "--dask",
-                             cluster, "-q"], env=env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             cluster, "--dask-timeout", "120", "-q"], env=env(), stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not cached_rows(session / "cache.sqlite"):
