@@ -41,6 +41,7 @@ class Member:
     aliases: list[str] = field(default_factory=list)  # other paths to the same inode
     label: str | None = None
     split: str | None = None
+    meta: dict[str, Any] | None = None  # GPS, description, comment, keywords (imgreview.scan.metadata)
 
     @property
     def pixels(self) -> int:
@@ -94,6 +95,7 @@ class ScanResult:
     groups: list[Group]
     errors: list[FileError]
     aliases: list[list[str]] = field(default_factory=list)
+    quality: list[dict[str, Any]] = field(default_factory=list)  # {"path", "issues", "scores"} per flagged image
     version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -105,6 +107,7 @@ class ScanResult:
             "groups": [_group_dict(g) for g in self.groups],
             "errors": [{"path": e.path, "error": e.error} for e in self.errors],
             "aliases": self.aliases,
+            "quality": self.quality,
         }
 
     @classmethod
@@ -128,6 +131,7 @@ class ScanResult:
             groups=groups,
             errors=[FileError(**e) for e in data.get("errors", [])],
             aliases=[list(a) for a in data.get("aliases", [])],
+            quality=[dict(q) for q in data.get("quality", []) if isinstance(q, dict)],
         )
 
     def to_json(self, indent: int | None = None) -> str:

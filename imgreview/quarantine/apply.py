@@ -39,14 +39,15 @@ def _pause_for_tests(moved: int) -> None:
 
 
 def apply(session: Session, move_to: str, dry_run: bool = False,
-          on_move: Callable[[Move], None] | None = None) -> ApplyReport:
-    """Move every file marked delete into ``move_to``; with ``dry_run`` only plan (and verify)."""
+          on_move: Callable[[Move], None] | None = None, relabel: bool = False) -> ApplyReport:
+    """Move every file marked delete (or unwanted in triage) into ``move_to``; with ``relabel`` also
+    move the relabelled files into their label's folder; with ``dry_run`` only plan (and verify)."""
     if dry_run:
-        return plan_apply(session, move_to, verify=True)
+        return plan_apply(session, move_to, verify=True, relabel=relabel)
     held_before = session.locked  # the caller (e.g. the review) holds it
     session.lock("apply")
     try:
-        report = plan_apply(session, move_to, verify=False)
+        report = plan_apply(session, move_to, verify=False, relabel=relabel)
         report.dry_run = False
         if not report.planned:
             return report
@@ -87,7 +88,8 @@ def _apply_moves(report: ApplyReport, writer: ManifestWriter, dirty: set[str],
                 continue
         elif not mv.recorded:
             writer.append({"original": mv.path, "new": mv.new, "digest": mv.digest, "size": mv.size,
-                           "group": mv.group, "root": mv.root, "time": utc_now()})
+                           "group": mv.group, "root": mv.root, "time": utc_now(),
+                           **({"kind": mv.kind} if mv.kind else {})})
         _pause_for_tests(len(report.moved))
         try:
             if mv.finish:

@@ -4,7 +4,8 @@ The manifest ``imgreview-manifest.jsonl``in the quarantine folder is append-only
 
 * a header line per apply run: ``{"imgreview-manifest": 1, "time", "session", "roots", "move_to"}``;
 * one line per move, written and fsynced *before* the move: ``{"original", "new", "digest",
-  "size", "group", "root", "time"}``.
+  "size", "group", "root", "time"}``, plus ``"kind": "relabel"`` for a file ``apply --relabel``
+  moved into another label's folder (its ``new`` path is inside the roots, not the quarantine).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Entry:
     group: str = ""
     root: str = ""
     time: str = ""
+    kind: str = ""  # "relabel": moved into another label's folder inside the roots
 
 
 @dataclass(slots=True)
@@ -74,7 +76,7 @@ class Manifest:
                 m.entries.append(Entry(
                     original=str(rec["original"]), new=str(rec["new"]), digest=str(rec.get("digest", "")),
                     size=int(rec.get("size", 0)), group=str(rec.get("group", "")), root=str(rec.get("root", "")),
-                    time=str(rec.get("time", "")),
+                    time=str(rec.get("time", "")), kind=str(rec.get("kind", "")),
                 ))
             except (ValueError, KeyError, TypeError) as exc:
                 last = lineno == len(lines) or (lineno == len(lines) - 1 and not lines[-1])

@@ -34,6 +34,7 @@ class Move:
     freed: int  # bytes freed once the quarantine is emptied (0 for links and hard-linked files)
     recorded: bool = False  # its manifest line exists already (a rerun)
     finish: bool = False  # copied across file systems before; only the unlink is left
+    kind: str = ""  # "relabel": into another label's folder (see imgreview.quarantine.relabel)
 
 
 @dataclass(slots=True)
@@ -83,11 +84,13 @@ def check_move_to(move_to: str, roots: list[str]) -> str:
     return target
 
 
-def plan_apply(session: Session, move_to: str, verify: bool = True) -> ApplyReport:
+def plan_apply(session: Session, move_to: str, verify: bool = True, relabel: bool = False) -> ApplyReport:
     """What apply would do: the moves, the files already moved, and the files skipped with why.
 
     With ``verify`` every file to move is read and its digest compared with the decision's
-    (``apply`` itself verifies again right before each move).
+    (``apply`` itself verifies again right before each move). Files marked unwanted in triage are
+    planned like deletions; with ``relabel`` the relabelled files are planned too (into their label's
+    folder, see :mod:`imgreview.quarantine.relabel`).
     """
     result, journal, decisions = load_decisions(session)
     roots = _session_roots(session, result.roots)
@@ -97,6 +100,10 @@ def plan_apply(session: Session, move_to: str, verify: bool = True) -> ApplyRepo
     report = ApplyReport(move_to=target, manifest=manifest_path, dry_run=True,
                          warnings=[*journal.warnings, *manifest.warnings], roots=roots)
     _plan(report, decisions, journal, roots, manifest, verify)
+    if relabel:
+        from imgreview.quarantine.relabel import plan_relabel
+
+        plan_relabel(report, decisions, roots, manifest, verify)
     return report
 
 
@@ -128,7 +135,7 @@ def _plan(report: ApplyReport, decisions: Decisions, journal: Journal, roots: li
             refused[gid] = ("no other file of its group is still there unchanged, and this would remove the "
                             "last one; decide the group again (or mark every file delete yourself)")
 
-    for row in sorted(decisions.delete, key=lambda r: r.path):
+    for row in sorted([*decisions.delete, *decisions.unwanted], key=lambda r: r.path):
         m = row.member
         path = m.path
         entry = next((e for e in reversed(by_original.get(path, [])) if e.digest == m.digest

@@ -75,7 +75,11 @@ def _restore_one(e: Entry, roots: list[str], folders: list[str], report: Restore
     if not any(is_within(original, r) and original != r for r in roots):
         report.skipped.append(Skip(e.original, "its original path is outside the roots named in the manifest"))
         return
-    if not any(is_within(new, f) for f in folders):
+    if e.kind == "relabel":  # apply --relabel: moved inside the roots, to another label's folder
+        if not any(is_within(new, r) and new != r for r in roots):
+            report.skipped.append(Skip(e.original, "its relabelled path is outside the roots named in the manifest"))
+            return
+    elif not any(is_within(new, f) for f in folders):
         report.skipped.append(Skip(e.original, "its quarantine path is outside the quarantine folder"))
         return
     at_new, at_original = os.path.lexists(new), os.path.lexists(original)

@@ -22,7 +22,7 @@ CACHE_SCHEMA = 1
 
 _COLUMNS = (
     "path, size, mtime_ns, settings, digest, width, height, format, mode, taken, camera, "
-    "hash, lowinfo, gray, color, error"
+    "hash, lowinfo, gray, color, error, quality, meta"
 )
 
 
@@ -70,8 +70,12 @@ class FingerprintCache:
                 path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, settings TEXT,
                 digest TEXT, width INTEGER, height INTEGER, format TEXT, mode TEXT,
                 taken TEXT, camera TEXT, hash BLOB, lowinfo INTEGER, gray BLOB, color BLOB,
-                error TEXT)"""
+                error TEXT, quality BLOB, meta TEXT)"""
         )
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
+        for column, kind in (("quality", "BLOB"), ("meta", "TEXT")):  # caches of earlier versions
+            if column not in have:
+                self.db.execute(f"ALTER TABLE files ADD COLUMN {column} {kind}")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(CACHE_SCHEMA),))
         self.db.commit()
 
@@ -108,7 +112,7 @@ class FingerprintCache:
     def store(self, items: Iterable[Fingerprint | Failure], settings_key: str) -> None:
         rows = [_to_row(item, settings_key) for item in items]
         with _guarded(self.path), self.db:
-            self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 16)})", rows)
+            self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 18)})", rows)
 
     def forget(self, paths: Iterable[str]) -> int:
         rows = [(os.fsencode(p),) for p in paths]
@@ -121,13 +125,15 @@ def _to_row(item: Fingerprint | Failure, settings_key: str) -> tuple[object, ...
     path = os.fsencode(item.path)
     if isinstance(item, Failure):
         return (path, item.size, item.mtime_ns, settings_key, None, None, None, None, None, None, None,
-                None, None, None, None, item.error)
+                None, None, None, None, item.error, None, None)
     return (path, item.size, item.mtime_ns, settings_key, item.digest, item.width, item.height, item.format,
-            item.mode, item.taken, item.camera, item.hash, int(item.lowinfo), item.gray, item.color, None)
+            item.mode, item.taken, item.camera, item.hash, int(item.lowinfo), item.gray, item.color, None,
+            item.quality or None, item.meta)
 
 
 def _from_row(path: str, row: tuple[Any, ...]) -> Fingerprint | Failure:
-    (_, size, mtime_ns, _, digest, width, height, fmt, mode, taken, camera, hsh, lowinfo, gray, color, error) = row
+    (_, size, mtime_ns, _, digest, width, height, fmt, mode, taken, camera, hsh, lowinfo, gray, color, error,
+     qual, meta) = row
     if error is not None:
         return Failure(path, int(size), int(mtime_ns), str(error))
     return Fingerprint(
@@ -145,4 +151,6 @@ def _from_row(path: str, row: tuple[Any, ...]) -> Fingerprint | Failure:
         lowinfo=bool(lowinfo),
         gray=bytes(gray),
         color=bytes(color),
+        quality=bytes(qual) if isinstance(qual, bytes) else b"",
+        meta=meta if isinstance(meta, str) else None,
     )

@@ -8,13 +8,16 @@ alpha channel do not hash alike.
 
 Besides the hash, every fingerprint carries a 16×16 greyscale and a 4×4 colour signature, used to
 verify candidate pairs (see :mod:`imgreview.verify`), and a ``lowinfo`` flag for near-uniform
-images (flat fills, smooth gradients) whose hashes are degenerate.
+images (flat fills, smooth gradients) whose hashes are degenerate. The same thumbnail gives the
+quality statistics and features (:mod:`imgreview.scan.quality`), and the header the metadata
+(:mod:`imgreview.scan.metadata`): no second decode.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import json
 import os
 import stat
 import warnings
@@ -27,6 +30,7 @@ from PIL import Image, UnidentifiedImageError
 
 from imgreview.errors import ImgreviewError
 from imgreview.fs import digest_bytes
+from imgreview.scan import metadata, quality
 from imgreview.settings import HashSettings
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
@@ -104,6 +108,8 @@ class Fingerprint:
     lowinfo: bool
     gray: bytes  # 16×16 greyscale signature
     color: bytes  # 4×4 RGB signature
+    quality: bytes = b""  # quality statistics + features (imgreview.scan.quality.encode)
+    meta: str | None = None  # JSON: GPS, description, comment, keywords (imgreview.scan.metadata)
 
 
 @dataclass(slots=True)
@@ -176,6 +182,7 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
             )
         mode = img.mode
         orientation, taken, camera = _exif_facts(img)
+        meta = _metadata(img)
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         try:
@@ -188,6 +195,7 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
     if transpose is not None:
         small = small.transpose(transpose)
     rgb = _to_rgb(small)
+    stats, features = quality.measure(rgb, width, height)
     hash_bits = _perceptual_hash(rgb, settings)
     gray_img = rgb.convert("L").resize((GRAY_SIDE, GRAY_SIDE), Image.Resampling.BOX)
     gray = np.asarray(gray_img, dtype=np.uint8)
@@ -207,7 +215,15 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
         lowinfo=is_low_information(gray, hash_bits),
         gray=gray.tobytes(),
         color=color.tobytes(),
+        quality=quality.encode(stats, features),
+        meta=meta,
     )
+
+
+def _metadata(img: Image.Image) -> str | None:
+    """GPS, caption and keywords as compact JSON, or None when the file carries none."""
+    found = metadata.extract(img)
+    return json.dumps(found, ensure_ascii=True, separators=(",", ":")) if found else None
 
 
 def _exif_facts(img: Image.Image) -> tuple[int, str | None, str | None]:
