@@ -14,12 +14,13 @@ from cleanvision import Imagelab
 
 TYPES = ["dark", "light", "blurry", "low_information", "odd_aspect_ratio", "odd_size", "grayscale"]
 
-rows = list(csv.DictReader(open(sys.argv[1])))
+with open(sys.argv[1]) as fh:
+    rows = list(csv.DictReader(fh))
 paths = [r["path"] for r in rows]
 t = time.perf_counter()
 lab = Imagelab(filepaths=paths)
 lab.find_issues({k: {} for k in TYPES}, n_jobs=2, verbose=False)
 seconds = time.perf_counter() - t
 issues = {p: [k for k in TYPES if bool(lab.issues.loc[p].get(f"is_{k}_issue", False))] for p in paths}
-json.dump({"seconds": seconds, "version": f"cleanvision {cleanvision.__version__}", "issues": issues},
-          open(sys.argv[2], "w"))
+with open(sys.argv[2], "w") as out:
+    json.dump({"seconds": seconds, "version": f"cleanvision {cleanvision.__version__}", "issues": issues}, out)

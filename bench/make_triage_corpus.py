@@ -171,7 +171,7 @@ def build_quality(raw: Path, out: Path, seed: int, per_source: int) -> None:
                 p = folder / f"{name}-c{c_i}.jpg"
                 c.save(p, quality=90)
                 rows.append((str(p), label, src.name, ""))
-            for d_i, defect in enumerate(DEFECTS):
+            for defect in DEFECTS:
                 img, _ = plant(cs[0], defect, s_i)
                 p = folder / f"{name}-{defect}.jpg"
                 img.save(p, quality=90)
@@ -186,7 +186,7 @@ def build_quality(raw: Path, out: Path, seed: int, per_source: int) -> None:
 def icon_tile(path: Path, rng: random.Random) -> Image.Image:
     icon = Image.open(path).convert("RGBA")
     size = rng.choice((320, 400, 480))
-    bg = Image.new("RGBA", (size, int(size * 0.75)), tuple(rng.randint(200, 255) for _ in range(3)) + (255,))
+    bg = Image.new("RGBA", (size, int(size * 0.75)), (*(rng.randint(200, 255) for _ in range(3)), 255))
     icon = icon.resize((int(size * 0.4), int(size * 0.4)), Image.Resampling.NEAREST)
     bg.alpha_composite(icon, ((bg.width - icon.width) // 2, (bg.height - icon.height) // 2))
     return bg.convert("RGB")

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imgreview.scan import quality  # noqa: E402
-from imgreview.scan.fingerprint import Fingerprint, fingerprint_file  # noqa: E402
-from imgreview.settings import HashSettings  # noqa: E402
+from imgreview.scan import quality
+from imgreview.scan.fingerprint import Fingerprint, fingerprint_file
+from imgreview.settings import HashSettings
 
 EXPECTED = {"darkened": "dark", "overexposed": "light", "blurred": "blurry", "shrunk": "odd_size",
             "strip": "odd_aspect_ratio", "greyscaled": "grayscale", "flattened": "low_information"}

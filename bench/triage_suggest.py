@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imgreview.scan import quality  # noqa: E402
-from imgreview.scan.fingerprint import Fingerprint, fingerprint_file  # noqa: E402
-from imgreview.settings import HashSettings  # noqa: E402
-from imgreview.triage import outliers, suggest  # noqa: E402
-from imgreview.triage.embed import OnnxExtractor  # noqa: E402
+from imgreview.scan import quality
+from imgreview.scan.fingerprint import Fingerprint, fingerprint_file
+from imgreview.settings import HashSettings
+from imgreview.triage import outliers, suggest
+from imgreview.triage.embed import OnnxExtractor
 
 MARKS = (5, 10, 20)
 KS = (10, 20)

@@ -155,8 +155,20 @@ def _triage_member(result: ScanResult, path: str, digest: str, label: str | None
             label = label or found
         except ValueError:
             pass
-    return Member(path=path, digest=digest, distance=0, size=st.st_size, width=0, height=0, mtime=st.st_mtime,
-                  root=root, label=label, split=split)
+    width = height = 0
+    meta = None
+    try:  # the header only: size and metadata, no pixels decoded
+        from PIL import Image
+
+        from imgreview.scan.metadata import extract
+
+        with Image.open(path) as im:
+            width, height = im.size
+            meta = extract(im) or None
+    except Exception:  # not an image any more, unreadable: the list still names it
+        pass
+    return Member(path=path, digest=digest, distance=0, size=st.st_size, width=width, height=height,
+                  mtime=st.st_mtime, root=root, label=label, split=split, meta=meta)
 
 
 def _add_triage(out: Decisions, result: ScanResult, journal: Journal) -> None:

@@ -140,7 +140,8 @@ def _laplacian(grey: np.ndarray) -> np.ndarray:
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return np.zeros(0, dtype=np.float32)
     c = grey[1:-1, 1:-1]
-    return grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * c
+    out: np.ndarray = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * c
+    return out
 
 
 def _features(arr: np.ndarray, grey: np.ndarray, bright: np.ndarray, s: Stats) -> np.ndarray:

@@ -57,7 +57,7 @@ class OnnxExtractor:
 
     def __post_init__(self) -> None:
         try:
-            import onnxruntime as ort  # type: ignore[import-untyped]
+            import onnxruntime as ort
         except ImportError:
             raise EmbedError("ONNX embeddings need onnxruntime: pip install 'imgreview[embed]'") from None
         if not os.path.isfile(self.model_path):

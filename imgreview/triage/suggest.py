@@ -107,11 +107,13 @@ def rank(probabilities: np.ndarray) -> np.ndarray:
 
 def _unit(z: np.ndarray) -> np.ndarray:
     norm = np.linalg.norm(z, axis=1, keepdims=True)
-    return z / np.maximum(norm, 1e-9)
+    out: np.ndarray = z / np.maximum(norm, 1e-9)
+    return out
 
 
 def _sigmoid(t: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(t, -40, 40)))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(t, -40, 40)))
+    return out
 
 
 def _newton_logistic(x: np.ndarray, y: np.ndarray, l2: float, steps: int = 50) -> np.ndarray:

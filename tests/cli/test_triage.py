@@ -181,3 +181,27 @@ def test_suggest_and_accept_suggestions(scanned: tuple[Path, Session], capsys: p
     marks = session.journal(read_only=True).marks
     assert len(marks) == len(state.items) and before == 4
     assert sum(m.rule == "suggestion" for m in marks.values()) == len(state.items) - 4
+
+
+def test_metadata_reaches_the_scan_triage_and_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ds = tmp_path / "ds"
+    for k in range(3):
+        save(scene(k), ds / "cat" / f"c{k}.jpg")
+    exif = Image.Exif()
+    exif[0x010E] = "ticket machine"
+    exif.get_ifd(0x8825).update({1: "N", 2: (35.0, 41.0, 0.0), 3: "E", 4: (139.0, 42.0, 0.0)})
+    shop = ds / "cat" / "shop.jpg"
+    scene(9).save(shop, "JPEG", exif=exif)
+    (ds / "cat" / "shop copy.jpg").write_bytes(shop.read_bytes())
+    session = Session(tmp_path / "session")
+    result = scan([str(ds)], ONE, session)
+    member = next(m for g in result.groups for m in g.members if m.path == str(shop))
+    assert member.meta == {"gps": [pytest.approx(35.683333), pytest.approx(139.7)], "description": "ticket machine"}
+    state = TriageState(load_items(session, result), session.journal())
+    i = next(k for k, it in enumerate(state.items) if it.name == "shop.jpg")
+    assert state.items[i].meta["description"] == "ticket machine"
+    state.mark([i], "unwanted")
+    main(["export", "--session", str(session.path), "--unwanted", "-", "--format", "csv"])
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].endswith("to,gps,description,keywords")
+    assert rows[1].endswith(",35.683333,139.700000,ticket machine,") or "35.683333,139.700000" in rows[1]

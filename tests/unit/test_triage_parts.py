@@ -184,7 +184,7 @@ def test_metadata_gps_description_comment_keywords():
     assert got["gps"] == pytest.approx([43.06, 141.35], abs=1e-4)
     assert got["description"] == "Shop front, Sapporo"
     assert got["comment"] == "taken at lunch"
-    assert got["keywords"] == ["ramen", "storefront", "Ramen", "noodles & soup"][:2] + ["noodles & soup"]
+    assert got["keywords"] == ["ramen", "storefront", "noodles & soup"]  # "Ramen" again: de-duplicated
 
 
 def test_metadata_iptc_keywords_in_tiff_and_png_text():

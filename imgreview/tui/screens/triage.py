@@ -137,6 +137,8 @@ class TriageScreen(Screen[None]):
                     tile.bind(None)
             self.grid.focus_slot(self.slot)
             self.update_title()
+        if self.widget_cls is None:
+            return  # no pictures: nothing to prefetch
         nxt = self.view[self.first + cap:self.first + 2 * cap]
         self.thumbs.prefetch(((self.state.items[i].path, self.state.items[i].digest) for i in nxt), TILE_PIXELS)
 

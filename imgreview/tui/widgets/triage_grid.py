@@ -15,7 +15,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import Center, Container, Vertical
 from textual.message import Message
-from textual.widgets import Static
+from textual.widget import Widget
 
 from imgreview.triage.items import Item
 from imgreview.tui.thumbs import ThumbnailCache
@@ -62,6 +62,22 @@ def caption(item: Item, mark: str, to: str | None, probability: float | None, wi
     return t
 
 
+class Caption(Widget):
+    """Two lines of text; changing them repaints the widget only (no layout pass)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = Text()
+
+    def show(self, text: Text) -> None:
+        if text != self.text:
+            self.text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self.text
+
+
 class Tile(Vertical):
     def __init__(self, slot: int, widget_cls: Any, thumbs: ThumbnailCache) -> None:
         super().__init__(classes="tile")
@@ -70,7 +86,8 @@ class Tile(Vertical):
         self.thumbs = thumbs
         self.item: Item | None = None
         self.want: tuple[str, str] | None = None
-        self.caption = Static(classes="tile-caption")
+        self.caption = Caption(classes="tile-caption")
+        self.mark = ""
         self.picture = Center(make_picture(widget_cls, classes="tile-image"), classes="tile-picture")
 
     def compose(self) -> ComposeResult:
@@ -80,12 +97,15 @@ class Tile(Vertical):
     def bind(self, item: Item | None, mark: str = "undecided", to: str | None = None,
              probability: float | None = None) -> None:
         self.item = item
-        self.display = item is not None
+        if self.display != (item is not None):
+            self.display = item is not None
         if item is None:
             return
-        for name in MARK_BADGES:
-            self.set_class(mark == name, f"-{name}")
-        self.caption.update(caption(item, mark, to, probability, TILE_WIDTH - 4))
+        if mark != self.mark:
+            for name in MARK_BADGES:
+                self.set_class(mark == name, f"-{name}")
+            self.mark = mark
+        self.caption.show(caption(item, mark, to, probability, TILE_WIDTH - 4))
         key = (item.path, item.digest)
         if self.want == key or self.widget_cls is None:
             return
@@ -148,4 +168,5 @@ class TriageGrid(Container):
 
     def focus_slot(self, slot: int) -> None:
         for t in self.tiles:
-            t.set_class(t.slot == slot, "-focused")
+            if t.has_class("-focused") != (t.slot == slot):
+                t.set_class(t.slot == slot, "-focused")
