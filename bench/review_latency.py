@@ -1,6 +1,6 @@
 """Review latency on a large session: time to the first group, and to the next group once cached.
 
-Synthesizes a session like a scan of 100,000 images with 10,000 duplicate groups (2-5 files each),
+Synthesises a session like a scan of 100,000 images with 10,000 duplicate groups (2-5 files each),
 whose members point at a few hundred real small JPEGs, plus a journal with decisions in the first
 2,000 groups. Then, headless with Pilot and the half-cell renderer (the most expensive one to
 draw, since every cell is a styled character):
@@ -8,7 +8,9 @@ draw, since every cell is a styled character):
 * ``first group``: from loading ``scan.json`` + replaying the journal to the first undecided
   group on screen with its pictures painted;
 * ``next group``: pressing ``n`` until the next group is on screen with its pictures painted,
-  after the thumbnails were prefetched (the app prefetches the next groups itself).
+  after its pictures were prefetched (the review renders the next groups' pictures itself, in
+  worker threads, while a person looks at the current one); also the number of screen updates
+  (compositor frames) per change.
 
 Usage: ``python bench/review_latency.py [--groups 10000] [--images 100000] [--real 300] [--steps 60]``
 """
@@ -92,30 +94,45 @@ def make_session(folder: Path, groups: int, images: int, real: list[Path]) -> Se
 
 
 async def pictures_painted(app, pilot, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        cards = app.group_view.shown_cards
-        if cards and all(c.picture.loaded for c in cards):
+        if app.review.pictures_loaded:
             break
         await asyncio.sleep(0.002)
     await pilot.pause()  # one refresh with the pictures
 
 
+class FrameCounter:
+    """Counts the compositor's screen updates (one per repaint)."""
+
+    def __init__(self) -> None:
+        from textual._compositor import Compositor
+
+        self.frames = 0
+        original = Compositor.render_update
+
+        def counted(compositor, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.frames += 1
+            return original(compositor, *args, **kwargs)
+
+        Compositor.render_update = counted  # type: ignore[method-assign]
+
+
 async def measure(session: Session, steps: int, size: tuple[int, int],
                   graphics: str = "halfcell") -> dict[str, float | list[float]]:
     from imgreview.tui.app import ReviewApp
-    from imgreview.tui.graphics import choose_renderer
+    from imgreview.tui.graphics import choose_canvas
     from imgreview.tui.state import ReviewState
 
-    renderer = choose_renderer(graphics)
+    canvas, _note = choose_canvas(graphics)
+    frames = FrameCounter()
     t0, c0 = time.perf_counter(), time.process_time()
     result = session.load_result()
     t_load = time.perf_counter()
     journal = Journal(session.journal_path)
     state = ReviewState(result, journal)
     t_state = time.perf_counter()
-    app = ReviewApp(state, renderer)
+    app = ReviewApp(state, canvas, advance=False)
     out: dict[str, float | list[float]] = {}
     async with app.run_test(size=size) as pilot:
         await pictures_painted(app, pilot)
@@ -124,28 +141,35 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
         cold: list[float] = []
         warm: list[float] = []
         warm_cpu: list[float] = []
+        review = app.review
+        per_change: list[int] = []
         for _ in range(steps):
-            # let the prefetch of the next groups finish (a person looks at a group for a while)
-            nxt = app.order[(app.position or 0) + 1]
+            # let the prefetch of the next group's pictures finish (a person looks at a group for a while)
+            nxt = review.order[(review.position or 0) + 1]
+            cols, rows = review._box(nxt)
             for m in state.groups[nxt].members:
-                await asyncio.wrap_future(app.thumbs.request(m.path, m.digest))
+                await asyncio.wrap_future(app.thumbs.request_member(m.path, m.digest, cols, rows,
+                                                                    state.action(m) == "delete"))
+            await pilot.pause()
+            f0 = frames.frames
             t, c = time.perf_counter(), time.process_time()
             await pilot.press("n")
             await pictures_painted(app, pilot)
             warm.append(time.perf_counter() - t)
             warm_cpu.append(time.process_time() - c)
+            per_change.append(frames.frames - f0)
         # cold: jump far away, nothing prefetched
         for k in range(min(10, steps)):
-            target = app.order[-1 - 7 * k]
+            target = review.order[-1 - 7 * k]
             t = time.perf_counter()
-            await app.show_group(target)
+            review.show_group(target)
             await pictures_painted(app, pilot)
             cold.append(time.perf_counter() - t)
         t = time.perf_counter()
         await pilot.press("2")  # filter: undecided (rebuilds the list)
         await pilot.pause()
         out["filter"] = time.perf_counter() - t
-        out.update(warm=warm, cold=cold, warm_cpu=warm_cpu)
+        out.update(warm=warm, cold=cold, warm_cpu=warm_cpu, frames=[float(x) for x in per_change])
 
     return out
 
@@ -157,8 +181,8 @@ def main() -> None:
     ap.add_argument("--real", type=int, default=300)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--size", default="160x48", help="terminal COLSxROWS")
-    ap.add_argument("--graphics", default="halfcell", choices=("halfcell", "sixel", "kitty", "none"),
-                    help="renderer to time (sixel/kitty: encoding cost only; headless)")
+    ap.add_argument("--graphics", default="halfcell", choices=("halfcell", "sixel", "none"),
+                    help="pictures to time (sixel: encoding and frame cost; headless, no terminal drawing)")
     ap.add_argument("--dir", help="work folder, kept and reused by later runs (default: a temporary one)")
     ap.add_argument("--profile", help="write a cProfile of the measurement to this file")
     args = ap.parse_args()
@@ -197,6 +221,7 @@ def main() -> None:
         "next group, cached: median CPU time": ms(statistics.median(r["warm_cpu"])),  # type: ignore[arg-type]
         "next group, cached: p95": ms(sorted(warm)[int(0.95 * (len(warm) - 1))]),
         "next group, cached: max": ms(max(warm)),
+        "screen updates per group change (median)": f"{statistics.median(r['frames']):.0f}",  # type: ignore[arg-type]
         "jump to a far group, not cached: median": ms(statistics.median(cold)),
         "filter undecided (rebuild list)": ms(r["filter"]),  # type: ignore[arg-type]
     }

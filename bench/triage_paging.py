@@ -29,10 +29,10 @@ from imgreview.scan import quality
 from imgreview.session.journal import Journal
 from imgreview.triage.items import Item, TriageSet
 from imgreview.triage.state import TriageState
-from imgreview.tui.graphics import choose_renderer
+from imgreview.tui.pictures import Canvas
 from imgreview.tui.screens.triage import TriageScreen
 from imgreview.tui.triage_app import TriageApp
-from imgreview.tui.widgets.triage_grid import TILE_PIXELS
+from imgreview.tui.widgets.triage_grid import PICTURE_CELLS, TILE_PIXELS
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -43,7 +43,7 @@ async def run(args: argparse.Namespace) -> None:
     feats = rng.normal(size=(len(items), quality.FEATURE_DIM)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         state = TriageState(TriageSet(items, feats, ["label"]), Journal(Path(tmp) / "journal.jsonl"))
-        app = TriageApp(state, None if args.graphics == "none" else choose_renderer(args.graphics).widget)
+        app = TriageApp(state, Canvas(args.graphics))
         times: list[float] = []
         cpu: list[float] = []
         async with app.run_test(size=tuple(args.size)) as pilot:
@@ -55,7 +55,9 @@ async def run(args: argparse.Namespace) -> None:
             for _ in range(args.steps):
                 cap = screen.grid.capacity  # the next page and the one after (which the press prefetches)
                 nxt = screen.view[screen.first + cap:screen.first + 3 * cap]
-                wait([app.thumbs.request(items[i].path, items[i].digest, TILE_PIXELS) for i in nxt])
+                if app.canvas.pictures:
+                    wait([app.thumbs.request_member(items[i].path, items[i].digest, *PICTURE_CELLS, size=TILE_PIXELS)
+                          for i in nxt])
                 t, c = time.perf_counter(), time.process_time()
                 await pilot.press("n")
                 await pilot.pause()
@@ -64,7 +66,7 @@ async def run(args: argparse.Namespace) -> None:
         times.sort()
         cpu.sort()
         print(f"next page: median {statistics.median(times):.0f} ms, p90 {times[int(len(times) * 0.9)]:.0f} ms, "
-              f"max {times[-1]:.0f} ms over {len(times)} pages (thumbnails decoded: {app.thumbs.loads}); "
+              f"max {times[-1]:.0f} ms over {len(times)} pages (pictures rendered: {app.thumbs.renders}); "
               f"CPU per page: median {statistics.median(cpu):.0f} ms")
 
 

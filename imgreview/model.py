@@ -14,9 +14,10 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from imgreview.fs import write_atomic
+from imgreview.schema import RecordError, check
 
 SCHEMA_VERSION = 1
 
@@ -42,6 +43,11 @@ class Member:
     label: str | None = None
     split: str | None = None
     meta: dict[str, Any] | None = None  # GPS, description, comment, keywords (imgreview.scan.metadata)
+    # Why this member is in its group, relative to the reference (issue 15): keys ``signal``
+    # ("exact" | "hash" | "features"), ``summary`` (short human text) and optionally ``route``,
+    # ``distance``, ``matches``, ``inliers``, ``scale``, ``rotation``, ``mirror``, ``crop``,
+    # ``trimmed``. None for the reference and in results written before it existed.
+    evidence: dict[str, Any] | None = None
 
     @property
     def pixels(self) -> int:
@@ -112,9 +118,12 @@ class ScanResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScanResult:
+        """The result from decoded JSON; ``ValueError`` (:class:`~imgreview.schema.RecordError`) when any
+        field has the wrong type: the one check of scan.json records (:class:`ScanRecord`)."""
         version = data.get("version")
         if version != SCHEMA_VERSION:
             raise ValueError(f"unsupported scan result version {version!r} (expected {SCHEMA_VERSION})")
+        check(data, ScanRecord)
         member_fields = set(Member.__dataclass_fields__)
         group_fields = set(Group.__dataclass_fields__) - {"members"}
         groups = [
@@ -144,27 +153,53 @@ class ScanResult:
 
     @classmethod
     def load(cls, path: Path) -> ScanResult:
+        return cls.from_bytes(path.read_bytes(), str(path))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, source: str) -> ScanResult:
+        """Parse and check a scan.json; ``ValueError`` naming ``source`` and the problem."""
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(raw)
         except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, absurd nesting
-            raise ValueError(f"{path} is not a valid scan result: {exc}") from exc
+            raise ValueError(f"{source} is not a valid scan result: {exc}") from exc
         if not isinstance(data, dict):
-            raise ValueError(f"{path} is not a valid scan result")
+            raise ValueError(f"{source} is not a valid scan result")
         try:
             return cls.from_dict(data)
+        except RecordError as exc:
+            raise ValueError(f"{source} is not a valid scan result: {exc}") from exc
         except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"{path} is not a valid scan result: {exc!r}") from exc
+            raise ValueError(f"{source} is not a valid scan result: {exc!r}") from exc
 
 
 _MEMBER_FIELDS = tuple(Member.__dataclass_fields__)
 _GROUP_FIELDS = tuple(f for f in Group.__dataclass_fields__ if f != "members")
 
 
-def _group_dict(group: Group) -> dict[str, Any]:
-    """``dataclasses.asdict`` without its deep copies (a tenth of the time on big results)."""
-    out = {f: getattr(group, f) for f in _GROUP_FIELDS}
-    out["members"] = [{f: (list(v) if isinstance(v := getattr(m, f), list) else v) for f in _MEMBER_FIELDS}
-                      for m in group.members]
+def _member_dict(m: Member) -> dict[str, Any]:
+    out = {f: (list(v) if isinstance(v := getattr(m, f), list) else v) for f in _MEMBER_FIELDS}
+    if out.get("evidence") is None:
+        out.pop("evidence", None)  # absent, as in results written before issue 15
     return out
 
 
+def _group_dict(group: Group) -> dict[str, Any]:
+    """``dataclasses.asdict`` without its deep copies (a tenth of the time on big results)."""
+    out = {f: getattr(group, f) for f in _GROUP_FIELDS}
+    out["members"] = [_member_dict(m) for m in group.members]
+    return out
+
+
+
+
+class ScanRecord(TypedDict):
+    """The top level of scan.json as read back (see :meth:`ScanResult.from_dict`)."""
+
+    version: int
+    roots: list[str]
+    groups: list[Group]
+    settings: NotRequired[dict[str, Any]]
+    stats: NotRequired[dict[str, Any]]
+    errors: NotRequired[list[FileError]]
+    aliases: NotRequired[list[list[str]]]
+    quality: NotRequired[list[dict[str, Any]]]

@@ -29,9 +29,8 @@ SIZE = (150, 44)
 
 
 async def wait_pictures(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(200):
-        cards = app.group_view.shown_cards
-        if cards and all(c.picture.loaded for c in cards):
+    for _ in range(300):
+        if app.review.pictures_loaded:
             break
         await asyncio.sleep(0.02)
     await pilot.pause()
@@ -39,10 +38,10 @@ async def wait_pictures(app, pilot) -> None:  # type: ignore[no-untyped-def]
 
 async def shoot(session: Session, out: Path, empty_session: Session) -> list[Path]:
     from imgreview.tui.app import ReviewApp
-    from imgreview.tui.graphics import choose_renderer
+    from imgreview.tui.pictures import Canvas
     from imgreview.tui.state import ReviewState
 
-    renderer = choose_renderer("halfcell")
+    canvas = Canvas("halfcell")
     written: list[Path] = []
 
     def save(app: ReviewApp, name: str) -> None:
@@ -51,19 +50,23 @@ async def shoot(session: Session, out: Path, empty_session: Session) -> list[Pat
         written.append(path)
 
     state = ReviewState(session.load_result(), Journal(session.journal_path))
-    app = ReviewApp(state, renderer)
+    app = ReviewApp(state, canvas)
     async with app.run_test(size=SIZE) as pilot:
         await wait_pictures(app, pilot)
-        # a realistic moment: a few groups decided, one delete marked on screen
-        await pilot.press("a", "tab", "a", "tab")
+        # a realistic moment: a few groups decided (each moves on to the next), one delete marked
+        await pilot.press("a")
+        await wait_pictures(app, pilot)
+        await pilot.press("a")
         await wait_pictures(app, pilot)
         # show a group with three or more files if there is one
         for _ in range(len(state)):
-            if len(app.group.members) >= 3:  # type: ignore[union-attr]
+            if len(app.review.group.members) >= 3:  # type: ignore[union-attr]
                 break
-            await pilot.press("n")
+            await pilot.press("j")
         await wait_pictures(app, pilot)
         await pilot.press("l", "d")
+        await wait_pictures(app, pilot)
+        await asyncio.sleep(0.3)
         await pilot.pause()
         save(app, "review.svg")
         await pilot.press("z")
@@ -80,7 +83,7 @@ async def shoot(session: Session, out: Path, empty_session: Session) -> list[Pat
         await pilot.pause()
         save(app, "help.svg")
 
-    empty = ReviewApp(ReviewState(empty_session.load_result(), Journal(empty_session.journal_path)), renderer)
+    empty = ReviewApp(ReviewState(empty_session.load_result(), Journal(empty_session.journal_path)), canvas)
     async with empty.run_test(size=(100, 20)) as pilot:
         await pilot.pause()
         save(empty, "empty.svg")

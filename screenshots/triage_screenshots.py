@@ -45,12 +45,12 @@ def plant(demo: Path) -> None:
 async def shoot(session: Session, out: Path) -> list[Path]:
     from imgreview.triage.items import load_items
     from imgreview.triage.state import TriageState
-    from imgreview.tui.graphics import choose_renderer
+    from imgreview.tui.pictures import Canvas
     from imgreview.tui.screens.triage import TriageScreen
     from imgreview.tui.triage_app import TriageApp
 
     state = TriageState(load_items(session, session.load_result()), session.journal())
-    app = TriageApp(state, choose_renderer("halfcell").widget, start_label="cat")
+    app = TriageApp(state, Canvas("halfcell"), start_label="cat")
     written = []
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -58,7 +58,7 @@ async def shoot(session: Session, out: Path) -> list[Path]:
         assert isinstance(screen, TriageScreen)
         await pilot.press("x", "right", "w", "right", "x")
         for _ in range(100):
-            if app.thumbs.loads >= min(len(screen.page), screen.grid.capacity):
+            if app.thumbs.renders >= min(len(screen.page), screen.grid.capacity):
                 break
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)

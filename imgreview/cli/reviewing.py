@@ -6,6 +6,7 @@ Shared by ``imgreview review`` and ``imgreview demo`` (commands never import eac
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from imgreview.cli.options import (
@@ -19,8 +20,10 @@ from imgreview.decisions.keeper import RULES, parse_prefer
 from imgreview.errors import UsageError
 from imgreview.model import ScanResult
 from imgreview.session.folder import Session, SessionError, SessionLocked
+from imgreview.text import display_path
+from imgreview.vocab import GRAPHICS_MODES
 
-GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "none")
+GRAPHICS = GRAPHICS_MODES
 
 
 def add_review_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,8 +35,11 @@ def add_review_arguments(p: argparse.ArgumentParser) -> None:
                    help="how pictures are drawn: auto-detect (default), kitty graphics, sixel, "
                         "half-cell characters, or none")
     g.add_argument("--prefer", metavar="RULES",
-                   help="order of the suggested-keeper rules, comma separated "
-                        f"(default pixels,size,oldest,shortest; rules: {', '.join(RULES)})")
+                   help="suggest the keeper by these ordered rules instead of the evidence (resolution, JPEG "
+                        "quality, camera EXIF, added borders, closeness to the others, name, date), comma "
+                        f"separated; rules: {', '.join(RULES)}")
+    g.add_argument("--no-advance", action="store_true",
+                   help="stay on a group after it is fully decided (default: move on to the next undecided one)")
     g.add_argument("--read-only", action="store_true",
                    help="look without deciding (for a session another imgreview is using)")
     add_scan_options(p)
@@ -46,9 +52,30 @@ def load_for_review(args: argparse.Namespace, session: Session) -> ScanResult:
     return session.load_result()
 
 
+def refusal(args: argparse.Namespace) -> str | None:
+    """Why this review cannot start, before anything is created or scanned; None when it can."""
+    for root in args.roots:
+        if not os.path.exists(root):
+            return f"{display_path(root)} does not exist"
+        if not os.path.isdir(root):
+            return f"{display_path(root)} is not a folder: review takes the folder(s) to review (ROOT must be a folder)"
+    return None
+
+
+def no_terminal() -> str | None:
+    """Without a terminal the app would wait for keys forever: say so instead."""
+    if not (sys.stdin and sys.stdin.isatty() and sys.stdout and sys.stdout.isatty()):
+        return ("the review needs a terminal (stdin and stdout are not one); "
+                "for scripts use `imgreview scan --json`, `export` or `resolve`")
+    return None
+
+
 def run_review(args: argparse.Namespace) -> int:
+    why = refusal(args)
+    if why:
+        return fail(why)
     try:
-        prefer = parse_prefer(args.prefer)
+        prefer = parse_prefer(args.prefer) if args.prefer else None
     except ValueError as exc:
         return fail(f"--prefer: {exc}")
     try:
@@ -65,30 +92,34 @@ def run_review(args: argparse.Namespace) -> int:
     except SessionError as exc:
         return fail(str(exc))
     try:
+        why = no_terminal()
+        if why:
+            return fail(why)
         result = load_for_review(args, session)
-        return review(result, session, prefer=prefer, graphics=args.graphics, read_only=args.read_only)
+        return review(result, session, prefer=prefer, graphics=args.graphics, read_only=args.read_only,
+                      advance=not getattr(args, "no_advance", False))
     finally:
         session.unlock()
 
 
-def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...], graphics: str = "auto",
-           read_only: bool = False) -> int:
+def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...] | None, graphics: str = "auto",
+           read_only: bool = False, advance: bool = True) -> int:
     """Open the app on ``result`` with the session's journal (the caller holds the lock)."""
-    # textual-image queries the terminal when imported: do it before Textual takes the terminal.
-    from imgreview.tui.graphics import choose_renderer
+    # the terminal is asked what it can draw before Textual takes it over
+    from imgreview.tui.graphics import choose_canvas
 
-    renderer = choose_renderer(graphics)
+    canvas, graphics_note = choose_canvas(graphics)
     from imgreview.tui.app import ReviewApp
     from imgreview.tui.state import ReviewState
 
     journal = session.journal(read_only=read_only)
     notes = list(journal.warnings)
-    if renderer.note:
-        notes.append(renderer.note)
+    if graphics_note:
+        notes.append(graphics_note)
     for note in notes:
         print(f"imgreview: {note}", file=sys.stderr)
     state = ReviewState(result, journal, prefer)
-    app = ReviewApp(state, renderer, read_only=read_only, notes=notes)
+    app = ReviewApp(state, canvas, read_only=read_only, notes=notes, advance=advance)
     app.run()
     if app.return_code not in (None, 0):
         return int(app.return_code)

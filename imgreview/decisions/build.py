@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.folder import Session
 from imgreview.session.journal import Journal
+from imgreview.vocab import DecidedBy, RowDecision
 
 EXPLICIT_DROP_SUFFIX = "drop-all"  # rules a person requested by name to drop whole groups
 LISTS = ("keep", "delete", "undecided", "unwanted", "relabel", "wanted")
@@ -42,8 +44,8 @@ class Row:
 
     group: str
     member: Member
-    decision: str  # keep | delete | undecided | stale
-    by: str  # person | rule | "" (undecided)
+    decision: RowDecision  # a Verdict, or a triage mark in the unwanted / relabel / wanted lists
+    by: DecidedBy | Literal[""]  # "" when undecided
     note: str = ""
     rule: str | None = None
     to: str | None = None  # relabel: the label the file belongs to
@@ -181,6 +183,7 @@ def _add_triage(out: Decisions, result: ScanResult, journal: Journal) -> None:
     moved_out: set[str] = set()
     for path in sorted(journal.marks):
         mark = journal.marks[path]
+        by: DecidedBy = "rule" if mark.by == "rule" else "person"
         hit = members.get(path)
         if hit is not None:
             gid, member = hit
@@ -205,15 +208,15 @@ def _add_triage(out: Decisions, result: ScanResult, journal: Journal) -> None:
             elif listed == "undecided":
                 note = f"in duplicate group {gid} (undecided there), marked unwanted in triage"
                 moved_out.add(path)
-            out.unwanted.append(Row(gid, member, "unwanted", mark.by, note, mark.rule))
+            out.unwanted.append(Row(gid, member, "unwanted", by, note, mark.rule))
         elif mark.action == "relabel":
             if listed == "delete" and row is not None:
                 row.note = (row.note + "; " if row.note else "") + f"relabel to {mark.to} ignored: marked delete"
                 continue
-            out.relabel.append(Row(gid, member, "relabel", mark.by, f"relabel {member.label or '?'} -> {mark.to}",
+            out.relabel.append(Row(gid, member, "relabel", by, f"relabel {member.label or '?'} -> {mark.to}",
                                    mark.rule, to=mark.to))
         elif mark.action == "wanted":
-            out.wanted.append(Row(gid, member, "wanted", mark.by, "", mark.rule))
+            out.wanted.append(Row(gid, member, "wanted", by, "", mark.rule))
     if moved_out:
         out.keep = [r for r in out.keep if r.path not in moved_out]
         out.undecided = [r for r in out.undecided if r.path not in moved_out]

@@ -36,6 +36,7 @@ from imgreview.decisions.keeper import DEFAULT_PREFER, suggest_keeper
 from imgreview.labels import labels_of, split_sort_key, splits_of
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
+from imgreview.vocab import FileAction
 
 CONFLICT_MODES = ("skip", "drop-all")
 LEAK_MODES = ("skip", "drop-all", "keep-train")
@@ -154,19 +155,26 @@ def plan_exact(result: ScanResult, journal: Journal, options: ResolveOptions | N
                 keeper = copies[suggest_keeper(copies, options.prefer)]
                 decided = Decided(group.id, options.rule, keep=[keeper.path] if whole else [],
                                   delete=[m.path for m in copies if m is not keeper])
-            digests = {m.path: m.digest for m in copies}
-            new: list[Change] = []
-            for action, paths in (("keep", decided.keep), ("delete", decided.delete)):
-                for path in paths:
-                    current = journal.decisions.get(path)
-                    if current is not None and current.action == action and current.digest == digests[path]:
-                        plan.unchanged += 1
-                        continue
-                    new.append(Change(path, digests[path], action, group=group.id))
+            new = _changes(decided, copies, journal, plan)
             plan.decided.append(decided)
             if new:
                 plan.changes.setdefault(decided.rule, []).extend(new)
     return plan
+
+
+def _changes(decided: Decided, copies: list[Member], journal: Journal, plan: ResolvePlan) -> list[Change]:
+    """The journal changes a decision needs: what the journal does not hold already (counted unchanged)."""
+    digests = {m.path: m.digest for m in copies}
+    new: list[Change] = []
+    lists: tuple[tuple[FileAction, list[str]], ...] = (("keep", decided.keep), ("delete", decided.delete))
+    for action, paths in lists:
+        for path in paths:
+            current = journal.decisions.get(path)
+            if current is not None and current.action == action and current.digest == digests[path]:
+                plan.unchanged += 1
+                continue
+            new.append(Change(path, digests[path], action, group=decided.group))
+    return new
 
 
 def apply_plan(plan: ResolvePlan, journal: Journal) -> list[int]:

@@ -1,34 +1,35 @@
-"""``apply``: move the files marked delete into the quarantine, a manifest line forced to disk before each move.
+"""Apply the delete list: move each file into the quarantine folder, recorded before it moves.
 
-The state of a move is read from the file system, so an apply cut short at any point can be rerun
-to finish (or restored): original present and quarantine copy absent = not moved yet; original
-absent and copy present = moved; both present = a cross-filesystem move that copied (and verified)
-but did not unlink yet, finished after both digests are checked again.
-
-Paths are ``str`` as ``os.fsdecode`` gives them (non-UTF-8 bytes as lone surrogates, written in the
-manifest as ``\\udcXX`` JSON escapes), so any file name round-trips.
+The session lock and the quarantine's lock (the manifest) are held for the whole run; the plan is
+made again under the quarantine's lock, so no other apply or restore can take a destination that
+this run reserved. Each move checks the file at that moment (:func:`imgreview.quarantine.moves.move`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from imgreview.fs import file_digest, fsync_dir, utc_now
+from imgreview.fs import fsync_dir, utc_now
+from imgreview.quarantine import moves
 from imgreview.quarantine.manifest import (
     MANIFEST_VERSION,
+    MARKER_NAME,
     MARKER_TEXT,
     TEST_PAUSE_ENV,
-    ManifestWriter,
+    ManifestLock,
+    QuarantineError,
 )
-from imgreview.quarantine.moves import _makedirs, _same_content, move_file, sync_dirs
-from imgreview.quarantine.plan import ApplyReport, Move, Skip, _verify, plan_apply
-from imgreview.scan.walk import QUARANTINE_MARKER
+from imgreview.quarantine.plan import FAILED, REFUSED, ApplyReport, Move, Skip, plan_apply
 from imgreview.session.folder import Session
 from imgreview.text import display_path
+
+
+class Unrecorded(OSError):
+    """The manifest line could not be written, so the move was not made."""
 
 
 def _pause_for_tests(moved: int) -> None:
@@ -36,6 +37,29 @@ def _pause_for_tests(moved: int) -> None:
     if value and value.isdigit() and moved == int(value):
         print("imgreview-test: paused", file=sys.stderr, flush=True)
         time.sleep(3600)
+
+
+def _prepare(folder: str) -> None:
+    """Create the quarantine folder and its marker (scans never enter a folder holding it)."""
+    missing = []
+    p = folder
+    while not os.path.isdir(p) and os.path.dirname(p) != p:
+        missing.append(p)
+        p = os.path.dirname(p)
+    os.makedirs(folder, exist_ok=True)
+    for d in reversed(missing):
+        fsync_dir(os.path.dirname(d))
+    try:
+        fd = os.open(os.path.join(folder, MARKER_NAME), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        return
+    try:
+        os.write(fd, MARKER_TEXT.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(folder)
 
 
 def apply(session: Session, move_to: str, dry_run: bool = False,
@@ -48,67 +72,62 @@ def apply(session: Session, move_to: str, dry_run: bool = False,
     session.lock("apply")
     try:
         report = plan_apply(session, move_to, verify=False, relabel=relabel)
-        report.dry_run = False
         if not report.planned:
+            report.dry_run = False
             return report
-        _makedirs(report.move_to)
-        marker = os.path.join(report.move_to, QUARANTINE_MARKER)
-        if not os.path.lexists(marker):
-            with open(marker, "w", encoding="utf-8") as fh:
-                fh.write(MARKER_TEXT)
-                fh.flush()
-                os.fsync(fh.fileno())
-            fsync_dir(report.move_to)
-        writer = ManifestWriter(Path(report.manifest), {
-            "imgreview-manifest": MANIFEST_VERSION, "time": utc_now(), "session": str(session.path),
-            "roots": report.roots, "move_to": report.move_to,
-        })
-        dirty: set[str] = set()
         try:
-            _apply_moves(report, writer, dirty, on_move)
-        finally:
-            sync_dirs(dirty)
+            _prepare(report.move_to)
+        except OSError as exc:
+            raise QuarantineError(f"cannot create the quarantine {display_path(report.move_to)}: "
+                                  f"{exc.strerror or exc}") from None
+        with ManifestLock(report.move_to) as lock:
+            report = plan_apply(session, move_to, verify=False, manifest=lock.read(), relabel=relabel)
+            report.dry_run = False
+            lock.start_run({"imgreview-manifest": MANIFEST_VERSION, "time": utc_now(), "session": str(session.path),
+                            "roots": report.roots, "move_to": report.move_to})
+            for mv in report.planned:
+                _apply_one(report, lock, mv, on_move)
         return report
     finally:
         if not held_before:
             session.unlock()
 
 
-def _apply_moves(report: ApplyReport, writer: ManifestWriter, dirty: set[str],
-                 on_move: Callable[[Move], None] | None) -> None:
-    for mv in report.planned:
-        why = _verify(mv.path, mv.digest)
-        if why:
-            report.skipped.append(Skip(mv.path, why, mv.group))
-            continue
-        if mv.finish:
-            if not _finish_ok(mv):
-                report.skipped.append(Skip(mv.path, f"both it and {display_path(mv.new)} exist and differ; "
-                                                    "left alone", mv.group))
-                continue
-        elif not mv.recorded:
-            writer.append({"original": mv.path, "new": mv.new, "digest": mv.digest, "size": mv.size,
-                           "group": mv.group, "root": mv.root, "time": utc_now(),
-                           **({"kind": mv.kind} if mv.kind else {})})
-        _pause_for_tests(len(report.moved))
-        try:
-            if mv.finish:
-                os.unlink(mv.path)
-                dirty.add(os.path.dirname(mv.path))
-            else:
-                move_file(mv.path, mv.new, dirty)
-        except OSError as exc:
-            report.skipped.append(Skip(mv.path, f"cannot move: {exc.strerror or exc}", mv.group))
-            continue
-        report.moved.append(mv)
-        if on_move:
-            on_move(mv)
-
-
-def _finish_ok(mv: Move) -> bool:
+def _apply_one(report: ApplyReport, lock: ManifestLock, mv: Move, on_move: Callable[[Move], None] | None) -> None:
     try:
-        return _same_content(mv.path, mv.new) and (os.path.islink(mv.new) or file_digest(mv.new) == mv.digest)
-    except OSError:
-        return False
+        with moves.place(mv.root, os.path.relpath(mv.path, mv.root)) as src, \
+                moves.place(base := (mv.root if mv.kind == "relabel" else report.move_to),
+                            os.path.relpath(mv.new, base), create=True) as dst:
+            if mv.finish:
+                if not moves.unlink_second_name(dst, src):
+                    moves.finish_copy(src, dst, mv.digest)
+            else:
+                def record() -> None:
+                    if not mv.recorded:
+                        try:
+                            lock.append({"original": mv.path, "new": mv.new, "digest": mv.digest, "size": mv.size,
+                                         "group": mv.group, "root": mv.root, "time": utc_now(),
+                                         **({"kind": mv.kind} if mv.kind else {})})
+                        except OSError as exc:
+                            raise Unrecorded(exc.errno, exc.strerror) from None
+                    _pause_for_tests(len(report.moved))
 
-
+                moves.move(src, dst, mv.digest, before=record)
+    except Unrecorded as exc:
+        report.skipped.append(Skip(mv.path, f"cannot record the move in the manifest: {exc.strerror or exc}; "
+                                            "not moved", mv.group, FAILED))
+        return
+    except moves.Refused as exc:
+        report.skipped.append(Skip(mv.path, str(exc), mv.group, REFUSED))
+        return
+    except FileExistsError:
+        report.skipped.append(Skip(mv.path, f"{display_path(mv.new)} was taken meanwhile; not moved (run apply "
+                                            "again to use another name)", mv.group, FAILED))
+        return
+    except OSError as exc:
+        what = "cannot move" if exc.errno != errno.ENOENT else "vanished"
+        report.skipped.append(Skip(mv.path, f"{what}: {exc.strerror or exc}", mv.group, FAILED))
+        return
+    report.moved.append(mv)
+    if on_move:
+        on_move(mv)

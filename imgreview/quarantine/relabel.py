@@ -11,12 +11,20 @@ an existing file of the same name is never overwritten (the moved file gets a ``
 from __future__ import annotations
 
 import os
-import stat
 
-from imgreview.decisions.build import Decisions
 from imgreview.fs import is_within
-from imgreview.quarantine.manifest import Manifest
-from imgreview.quarantine.plan import ApplyReport, Move, Skip, _destination, _root_of, _verify
+from imgreview.quarantine.plan import (
+    REFUSED,
+    ApplyReport,
+    Context,
+    Move,
+    Skip,
+    destination,
+    root_of,
+    rule_changed,
+    rule_not_a_file,
+    rule_outside_roots,
+)
 
 
 def relabel_target(path: str, root: str, label: str | None, to: str) -> str | None:
@@ -31,47 +39,41 @@ def relabel_target(path: str, root: str, label: str | None, to: str) -> str | No
     return os.path.join(root, *dirs, parts[-1])
 
 
-def plan_relabel(report: ApplyReport, decisions: Decisions, roots: list[str], manifest: Manifest,
-                 verify: bool) -> None:
-    real_roots = {r: os.path.realpath(r) for r in roots}
-    reserved = {mv.new for mv in report.planned}
-    done = {(e.original, e.digest): e for e in manifest.entries if e.kind == "relabel"}
-    for row in sorted(decisions.relabel, key=lambda r: r.path):
+def plan_relabel(report: ApplyReport, ctx: Context) -> None:
+    """Add a move per relabelled file to ``report`` (after the quarantine moves)."""
+    reserved = set(ctx.reserved) | {mv.new for mv in report.planned}
+    done = [e for e in ctx.manifest.entries if e.kind == "relabel"]
+    for row in sorted(ctx.decisions.relabel, key=lambda r: r.path):
         m = row.member
         path = m.path
-        entry = done.get((path, m.digest))
+        entry = next((e for e in reversed(done) if e.original == path and e.digest == m.digest), None)
         if entry is not None and not os.path.lexists(path) and os.path.lexists(entry.new):
             report.already.append(path)
             continue
-        root, why = _root_of(m, roots, real_roots)
-        if root is None:
-            report.skipped.append(Skip(path, why, row.group))
+        reason = next((why for rule in (rule_outside_roots, rule_not_a_file, rule_changed) if (why := rule(ctx, row))),
+                      None)
+        if reason is not None:
+            report.skipped.append(Skip(path, reason, row.group, REFUSED))
             continue
+        if os.path.islink(path):
+            report.skipped.append(Skip(path, "a symbolic link; relabel the file it points to", row.group, REFUSED))
+            continue
+        root = root_of(m, ctx)[0]
+        assert root is not None
         target = relabel_target(path, root, m.label, row.to or "")
         if target is None:
             report.skipped.append(Skip(path, f"its label {m.label!r} is not one folder of its path; move it to "
-                                             f"{row.to!r} yourself", row.group))
+                                             f"{row.to!r} yourself", row.group, REFUSED))
             continue
-        if not is_within(os.path.realpath(os.path.dirname(target)) if os.path.isdir(os.path.dirname(target))
-                       else target, real_roots[root]):
-            report.skipped.append(Skip(path, "the label folder leads outside the root (symbolic link)", row.group))
+        parent = os.path.dirname(target)
+        if os.path.isdir(parent) and not is_within(os.path.realpath(parent), ctx.real_roots[root]):
+            report.skipped.append(Skip(path, "the label folder leads outside the root (symbolic link)", row.group,
+                                       REFUSED))
             continue
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            report.skipped.append(Skip(path, "no longer exists", row.group))
-            continue
-        except OSError as exc:
-            report.skipped.append(Skip(path, f"cannot read: {exc.strerror or exc}", row.group))
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            report.skipped.append(Skip(path, "not a regular file", row.group))
-            continue
-        if verify:
-            why = _verify(path, m.digest)
-            if why:
-                report.skipped.append(Skip(path, why, row.group))
-                continue
-        new = _destination(os.path.dirname(target), os.path.basename(target), reserved)
-        reserved.add(new)
-        report.planned.append(Move(path, new, m.digest, m.size, row.group, root, 0, kind="relabel"))
+        mv = Move(path, "", m.digest, m.size, row.group, root, 0, kind="relabel")
+        if entry is not None and os.path.lexists(path) and not os.path.lexists(entry.new):
+            mv.new, mv.recorded = entry.new, True
+        else:
+            mv.new = destination(parent, os.path.basename(target), reserved)
+        reserved.add(mv.new)
+        report.planned.append(mv)

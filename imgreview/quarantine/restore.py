@@ -1,20 +1,29 @@
-"""``restore``: move every file of a manifest back to its original path, never overwriting."""
+"""Restore: move every file of a manifest back to its original path; never overwrite, never follow a link.
+
+The quarantine's lock (the manifest) and the lock of each real session folder the manifest's
+headers name are held for the whole run. Entries are resolved relative to the folder the manifest
+is in now, and may only go back into the roots :meth:`Manifest.trusted_roots` allows.
+"""
 
 from __future__ import annotations
 
 import os
+import stat
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgreview.fs import file_digest, is_within
+from imgreview.fs import is_within
+from imgreview.quarantine import moves
 from imgreview.quarantine.manifest import (
     MANIFEST_NAME,
+    MARKER_NAME,
     Entry,
     Manifest,
+    ManifestLock,
     QuarantineError,
 )
-from imgreview.quarantine.moves import move_file, sync_dirs
-from imgreview.quarantine.plan import Skip
+from imgreview.quarantine.plan import FAILED, REFUSED, Skip
 from imgreview.session.folder import Session
 from imgreview.text import display_path
 
@@ -27,91 +36,194 @@ class RestoreReport:
     already: list[str] = field(default_factory=list)  # at the original path, nothing to do
     skipped: list[Skip] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    marker_removed: bool = False
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.skipped)
 
 
-def restore(manifest_path: str | os.PathLike[str], dry_run: bool = False) -> RestoreReport:
-    """Move every file of the manifest back to its original path; never overwrite a file there."""
-    path = Path(os.path.abspath(manifest_path))
+def _manifest_path(manifest_path: str | os.PathLike[str]) -> Path:
+    path = Path(os.path.normpath(os.path.abspath(manifest_path)))
     if path.is_dir():
         path = path / MANIFEST_NAME
-    if not path.exists():
+    if not os.path.lexists(path):
         raise QuarantineError(f"{display_path(str(path))} does not exist")
+    return path
+
+
+def _sessions(manifest: Manifest) -> dict[str, Session]:
+    """The real session folders the headers name (a folder that is not a session is ignored)."""
+    out: dict[str, Session] = {}
+    for h in manifest.headers:
+        if h.session and h.session not in out:
+            s = Session(Path(h.session))
+            if s.is_session():
+                out[h.session] = s
+    return out
+
+
+def restore(manifest_path: str | os.PathLike[str], dry_run: bool = False,
+            accept_changed: bool = False) -> RestoreReport:
+    """Move every file of the manifest back to its original path; never overwrite a file there.
+
+    A quarantined file whose content differs from the one recorded is restored only with
+    ``accept_changed``.
+    """
+    path = _manifest_path(manifest_path)
     manifest = Manifest.read(path)
-    if not manifest.headers:
-        raise QuarantineError(f"{display_path(str(path))} is not an imgreview manifest")
-    report = RestoreReport(str(path), dry_run, warnings=list(manifest.warnings))
-    roots = [os.path.abspath(r) for r in manifest.roots()]
-    folders = [os.path.abspath(d) for d in manifest.move_to()] or [str(path.parent)]
-    session = _header_session(manifest)
-    if session is not None and not dry_run:
-        session.lock("restore")
-    dirty: set[str] = set()
-    try:
+    if not manifest.headers or manifest.first_line_bad:
+        raise QuarantineError(f"{display_path(str(path))} is not an imgreview manifest (its first line is not a "
+                              "manifest header)")
+    report = RestoreReport(str(path), dry_run)
+    with ExitStack() as stack:
+        sessions = _sessions(manifest)
+        if not dry_run:
+            for s in sessions.values():
+                s.lock("restore")
+                stack.callback(s.unlock)
+            lock = stack.enter_context(ManifestLock(manifest.folder))
+            manifest = lock.read()
+        report.warnings = list(manifest.warnings)
+        confirmed = {p: s.roots() for p, s in sessions.items()}
         seen: set[tuple[str, str]] = set()
         for e in reversed(manifest.entries):  # latest first: a file moved twice comes back from its last move
             if (e.original, e.new) in seen:
                 continue
             seen.add((e.original, e.new))
-            _restore_one(e, roots, folders, report, dirty)
-    finally:
-        sync_dirs(dirty)
-        if session is not None:
-            session.unlock()
+            _restore_one(manifest, e, manifest.trusted_roots(e.header, confirmed), report, accept_changed)
+        if not dry_run:
+            report.marker_removed = _drop_marker_when_empty(manifest.folder)
     report.restored.reverse()
     return report
 
 
-def _header_session(manifest: Manifest) -> Session | None:
-    for h in reversed(manifest.headers):
-        s = h.get("session")
-        if isinstance(s, str) and os.path.isdir(s):
-            return Session(Path(s))
-    return None
+def _skip(report: RestoreReport, e: Entry, reason: str, kind: str = REFUSED) -> None:
+    report.skipped.append(Skip(e.original, reason, e.group, kind))
 
 
-def _restore_one(e: Entry, roots: list[str], folders: list[str], report: RestoreReport,
-                 dirty: set[str]) -> None:
-    original, new = os.path.abspath(e.original), os.path.abspath(e.new)
-    if not any(is_within(original, r) and original != r for r in roots):
-        report.skipped.append(Skip(e.original, "its original path is outside the roots named in the manifest"))
+def _restore_one(manifest: Manifest, e: Entry, roots: list[str], report: RestoreReport, accept_changed: bool) -> None:
+    base = manifest.folder
+    if e.kind == "relabel":  # apply --relabel: moved to another label's folder inside a root
+        base = next((r for r in roots if is_within(e.new, r) and e.new != r), "")
+        loc = e.new if base else None
+    else:
+        loc = manifest.locate(e)
+    if loc is None:
+        _skip(report, e, "its quarantine path is outside the quarantine folder or names the quarantine's own "
+                         "files; not restored")
         return
-    if e.kind == "relabel":  # apply --relabel: moved inside the roots, to another label's folder
-        if not any(is_within(new, r) and new != r for r in roots):
-            report.skipped.append(Skip(e.original, "its relabelled path is outside the roots named in the manifest"))
+    root = next((r for r in roots if is_within(e.original, r) and e.original != r), None)
+    if root is None:
+        _skip(report, e, "its original path is outside the roots named in the manifest")
+        return
+    if not os.path.isdir(root):
+        _skip(report, e, f"its root {display_path(root)} no longer exists (renamed or removed?); not restored")
+        return
+    try:
+        with moves.place(base, os.path.relpath(loc, base)) as q:
+            qst = q.lstat()
+            with moves.place(root, os.path.relpath(e.original, root), create=not report.dry_run) as o:
+                _restore_place(e, q, qst, o, report, accept_changed)
+    except moves.Refused as exc:
+        if qst_missing(exc):
+            _missing_or_there(e, root, report)
             return
-    elif not any(is_within(new, f) for f in folders):
-        report.skipped.append(Skip(e.original, "its quarantine path is outside the quarantine folder"))
-        return
-    at_new, at_original = os.path.lexists(new), os.path.lexists(original)
-    if not at_new:
-        if at_original:
+        _skip(report, e, f"{exc}; not restored")
+    except FileExistsError:
+        _skip(report, e, "a file appeared at the original path meanwhile; not overwritten (the quarantined file "
+                         f"stays at {display_path(loc)})", FAILED)
+    except OSError as exc:
+        _skip(report, e, f"cannot move back: {exc.strerror or exc}", FAILED)
+
+
+def qst_missing(exc: moves.Refused) -> bool:
+    return "does not exist" in str(exc)
+
+
+def _missing_or_there(e: Entry, root: str, report: RestoreReport) -> None:
+    if os.path.lexists(e.original):
+        report.already.append(e.original)
+    else:
+        _skip(report, e, f"missing: not in the quarantine at {display_path(e.new)}")
+
+
+def _restore_place(e: Entry, q: moves.Place, qst: os.stat_result | None, o: moves.Place, report: RestoreReport,
+                   accept_changed: bool) -> None:
+    ost = o.lstat()
+    if qst is None:
+        if ost is not None:
+            if not report.dry_run:
+                moves.drop_partial(o)  # a restore across file systems cut short after the unlink
             report.already.append(e.original)
         else:
-            report.skipped.append(Skip(e.original, f"missing: not in the quarantine at {display_path(e.new)}"))
+            _skip(report, e, f"missing: not in the quarantine at {display_path(q.path)}")
         return
-    if at_original:
-        report.skipped.append(Skip(e.original, "a file exists at the original path; not overwritten (the "
-                                               f"quarantined file stays at {display_path(e.new)})"))
+    if ost is not None:
+        if _same_or_finished(e, q, o, report.dry_run):
+            report.restored.append(e)
+        else:
+            _skip(report, e, "a file exists at the original path; not overwritten (the quarantined file stays at "
+                             f"{display_path(q.path)})")
         return
-    parent = os.path.dirname(original)
-    existing = parent
-    while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
-        existing = os.path.dirname(existing)
-    real_existing = os.path.realpath(existing)
-    if not any(is_within(real_existing, os.path.realpath(r)) for r in roots):
-        report.skipped.append(Skip(e.original, "its folder now leads outside the roots (symbolic link); not restored"))
-        return
-    if not os.path.islink(new) and e.digest:
+    actual = e.digest
+    if e.digest:
         try:
-            if file_digest(new) != e.digest:
-                report.warnings.append(f"{display_path(e.new)} changed in the quarantine; restored as it is")
-        except OSError as exc:
-            report.skipped.append(Skip(e.original, f"cannot read {display_path(e.new)}: {exc.strerror or exc}"))
+            actual = moves.digest_of(q)
+        except moves.Refused as exc:
+            _skip(report, e, f"{exc}; not restored")
             return
+        if actual != e.digest:
+            if not accept_changed:
+                _skip(report, e, f"{display_path(q.path)} changed in the quarantine since apply (digest differs); "
+                                 "not restored (restore --accept-changed restores it as it is)")
+                return
+            report.warnings.append(f"{display_path(q.path)} changed in the quarantine; restored as it is "
+                                   "(--accept-changed)")
     if not report.dry_run:
-        try:
-            move_file(new, original, dirty)
-        except OSError as exc:
-            report.skipped.append(Skip(e.original, f"cannot move back: {exc.strerror or exc}"))
-            return
+        moves.move(q, o, actual)
     report.restored.append(e)
+
+
+def _same_or_finished(e: Entry, q: moves.Place, o: moves.Place, dry_run: bool) -> bool:
+    """Both the original and the quarantined name exist. True (and, unless ``dry_run``, the extra
+    name removed) when that is a move cut short: the same file under two names, or a finished copy
+    of this imgreview (its partial name still links it) with the recorded content on both sides."""
+    if moves.same_file(q.lstat(), o.lstat()):
+        if not dry_run:
+            moves.unlink_second_name(o, q)
+        return True
+    ours = moves.finished_copy(q) or moves.finished_copy(o)
+    if not ours or not e.digest:
+        return False
+    try:
+        if moves.digest_of(q) != e.digest or moves.digest_of(o) != e.digest:
+            return False
+    except (OSError, moves.Refused):
+        return False
+    if not dry_run:
+        if moves.finished_copy(q):  # apply copied, the original was never unlinked: drop the copy
+            os.unlink(moves.partial_name(q.name), dir_fd=q.dir_fd)
+            os.unlink(q.name, dir_fd=q.dir_fd)
+        else:  # restore copied back, the quarantined file was never unlinked
+            os.unlink(q.name, dir_fd=q.dir_fd)
+            moves.drop_partial(o)
+    return True
+
+
+def _drop_marker_when_empty(folder: str) -> bool:
+    """Remove the quarantine marker once the folder holds no file but the manifest and the marker."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        names = [n for n in filenames if not (dirpath == folder and n in (MANIFEST_NAME, MARKER_NAME))]
+        names += [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        if names:
+            return False
+    marker = os.path.join(folder, MARKER_NAME)
+    try:
+        if stat.S_ISREG(os.lstat(marker).st_mode):
+            os.unlink(marker)
+            return True
+    except FileNotFoundError:
+        pass
+    return False
+

@@ -22,7 +22,7 @@ CACHE_SCHEMA = 1
 
 _COLUMNS = (
     "path, size, mtime_ns, settings, digest, width, height, format, mode, taken, camera, "
-    "hash, lowinfo, gray, color, error, quality, meta"
+    "hash, lowinfo, gray, color, error, routes, quality, meta"
 )
 
 
@@ -70,12 +70,19 @@ class FingerprintCache:
                 path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, settings TEXT,
                 digest TEXT, width INTEGER, height INTEGER, format TEXT, mode TEXT,
                 taken TEXT, camera TEXT, hash BLOB, lowinfo INTEGER, gray BLOB, color BLOB,
-                error TEXT, quality BLOB, meta TEXT)"""
+                error TEXT)"""
         )
-        have = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
-        for column, kind in (("quality", "BLOB"), ("meta", "TEXT")):  # caches of earlier versions
-            if column not in have:
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
+        if "routes" not in columns:  # added by issue 15; older rows read as "no query hashes"
+            self.db.execute("ALTER TABLE files ADD COLUMN routes BLOB")
+        for column, kind in (("quality", "BLOB"), ("meta", "TEXT")):  # issue 13; older rows are fingerprinted again
+            if column not in columns:
                 self.db.execute(f"ALTER TABLE files ADD COLUMN {column} {kind}")
+        self.db.execute(
+            """CREATE TABLE IF NOT EXISTS features (
+                path BLOB, size INTEGER, mtime_ns INTEGER, recipe TEXT, data BLOB,
+                PRIMARY KEY (path, recipe))"""
+        )
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(CACHE_SCHEMA),))
         self.db.commit()
 
@@ -112,12 +119,28 @@ class FingerprintCache:
     def store(self, items: Iterable[Fingerprint | Failure], settings_key: str) -> None:
         rows = [_to_row(item, settings_key) for item in items]
         with _guarded(self.path), self.db:
-            self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 18)})", rows)
+            self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 19)})", rows)
+
+    def lookup_features(self, recipe: str) -> dict[str, tuple[int, int, bytes]]:
+        """Cached local features (see imgreview.scan.localfeat): path -> (size, mtime_ns, data)."""
+        out: dict[str, tuple[int, int, bytes]] = {}
+        with _guarded(self.path):
+            for raw, size, mtime_ns, data in self.db.execute(
+                    "SELECT path, size, mtime_ns, data FROM features WHERE recipe=?", (recipe,)):
+                if isinstance(raw, bytes | str) and isinstance(data, bytes):
+                    out[os.fsdecode(raw)] = (int(size), int(mtime_ns), data)
+        return out
+
+    def store_features(self, items: Iterable[tuple[str, int, int, bytes]], recipe: str) -> None:
+        rows = [(os.fsencode(p), size, mtime_ns, recipe, data) for p, size, mtime_ns, data in items]
+        with _guarded(self.path), self.db:
+            self.db.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?,?)", rows)
 
     def forget(self, paths: Iterable[str]) -> int:
         rows = [(os.fsencode(p),) for p in paths]
         with _guarded(self.path), self.db:
             self.db.executemany("DELETE FROM files WHERE path=?", rows)
+            self.db.executemany("DELETE FROM features WHERE path=?", rows)
         return len(rows)
 
 
@@ -125,15 +148,15 @@ def _to_row(item: Fingerprint | Failure, settings_key: str) -> tuple[object, ...
     path = os.fsencode(item.path)
     if isinstance(item, Failure):
         return (path, item.size, item.mtime_ns, settings_key, None, None, None, None, None, None, None,
-                None, None, None, None, item.error, None, None)
+                None, None, None, None, item.error, None, None, None)
     return (path, item.size, item.mtime_ns, settings_key, item.digest, item.width, item.height, item.format,
-            item.mode, item.taken, item.camera, item.hash, int(item.lowinfo), item.gray, item.color, None,
+            item.mode, item.taken, item.camera, item.hash, int(item.lowinfo), item.gray, item.color, None, item.routes,
             item.quality or None, item.meta)
 
 
 def _from_row(path: str, row: tuple[Any, ...]) -> Fingerprint | Failure:
     (_, size, mtime_ns, _, digest, width, height, fmt, mode, taken, camera, hsh, lowinfo, gray, color, error,
-     qual, meta) = row
+     routes, qual, meta) = row
     if error is not None:
         return Failure(path, int(size), int(mtime_ns), str(error))
     return Fingerprint(
@@ -151,6 +174,7 @@ def _from_row(path: str, row: tuple[Any, ...]) -> Fingerprint | Failure:
         lowinfo=bool(lowinfo),
         gray=bytes(gray),
         color=bytes(color),
+        routes=bytes(routes) if routes is not None else b"",
         quality=bytes(qual) if isinstance(qual, bytes) else b"",
         meta=meta if isinstance(meta, str) else None,
     )

@@ -8,9 +8,7 @@ alpha channel do not hash alike.
 
 Besides the hash, every fingerprint carries a 16×16 greyscale and a 4×4 colour signature, used to
 verify candidate pairs (see :mod:`imgreview.verify`), and a ``lowinfo`` flag for near-uniform
-images (flat fills, smooth gradients) whose hashes are degenerate. The same thumbnail gives the
-quality statistics and features (:mod:`imgreview.scan.quality`), and the header the metadata
-(:mod:`imgreview.scan.metadata`): no second decode.
+images (flat fills, smooth gradients) whose hashes are degenerate.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from imgreview.errors import ImgreviewError
 from imgreview.fs import digest_bytes
 from imgreview.scan import metadata, quality
+from imgreview.scan.variants import pack_routes, route_hashes
 from imgreview.settings import HashSettings
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"})
@@ -108,6 +107,7 @@ class Fingerprint:
     lowinfo: bool
     gray: bytes  # 16×16 greyscale signature
     color: bytes  # 4×4 RGB signature
+    routes: bytes = b""  # query hashes of the hard edits (see imgreview.scan.variants), pHash only
     quality: bytes = b""  # quality statistics + features (imgreview.scan.quality.encode)
     meta: str | None = None  # JSON: GPS, description, comment, keywords (imgreview.scan.metadata)
 
@@ -195,8 +195,13 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
     if transpose is not None:
         small = small.transpose(transpose)
     rgb = _to_rgb(small)
-    stats, features = quality.measure(rgb, width, height)
-    hash_bits = _perceptual_hash(rgb, settings)
+    stats, features = quality.measure(rgb, width, height)  # the same thumbnail: no second decode
+    routes = b""
+    if settings.algorithm == "phash":
+        hash_bits, queries = route_hashes(rgb, settings.hash_size)
+        routes = pack_routes(queries, len(pack_bits(hash_bits)))
+    else:
+        hash_bits = _perceptual_hash(rgb, settings)
     gray_img = rgb.convert("L").resize((GRAY_SIDE, GRAY_SIDE), Image.Resampling.BOX)
     gray = np.asarray(gray_img, dtype=np.uint8)
     color = np.asarray(rgb.resize((COLOR_SIDE, COLOR_SIDE), Image.Resampling.BOX), dtype=np.uint8)
@@ -215,6 +220,7 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
         lowinfo=is_low_information(gray, hash_bits),
         gray=gray.tobytes(),
         color=color.tobytes(),
+        routes=routes,
         quality=quality.encode(stats, features),
         meta=meta,
     )
@@ -226,8 +232,31 @@ def _metadata(img: Image.Image) -> str | None:
     return json.dumps(found, ensure_ascii=True, separators=(",", ":")) if found else None
 
 
+def decode_upright(path: str, side: int) -> Image.Image | None:
+    """The picture at ``path`` turned upright, in RGB, decoded at about ``side`` pixels (at least)."""
+    with Image.open(path) as img:
+        orientation = _exif_facts(img)[0]
+        if img.format == "JPEG":
+            img.draft("RGB", (side, side))
+        img.load()
+        out: Image.Image = img
+        longest = max(out.size)
+        if longest > 2 * side:
+            if out.mode in ("P", "PA", "1", "I;16", "I;16B", "I;16L", "I;16N"):
+                out = out.convert("RGBA" if _has_alpha(out) else _wide_mode(out))
+            out = out.reduce(longest // side)
+        transpose = _ORIENTATION.get(orientation)
+        if transpose is not None:
+            out = out.transpose(transpose)
+        return _to_rgb(out)
+
+
 def _exif_facts(img: Image.Image) -> tuple[int, str | None, str | None]:
     """EXIF orientation, capture date (ISO 8601) and camera; corrupt EXIF yields nothing, never an error."""
+    if img.format == "PNG" and "exif" not in img.info:
+        # Pillow's PNG getexif() decodes the whole picture to look for an eXIf chunk after the
+        # pixels; the chunks before them are already parsed, and that is where cameras put it.
+        return 1, None, None
     try:
         exif = img.getexif()
     except Exception:

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -22,11 +23,13 @@ from imgreview.labels import DatasetError, Labeller, Layout, annotate
 from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.scan import quality
 from imgreview.scan.cache import FingerprintCache
+from imgreview.scan.candidates import Evidence, merge_candidates, route_candidates, route_threshold, verify_candidates
 from imgreview.scan.fingerprint import Failure, Fingerprint
 from imgreview.scan.grouping import reference_groups
+from imgreview.scan.localfeat import RECIPE, Features, features_of_file
 from imgreview.scan.reuse import grouping_key, previous_groups
-from imgreview.scan.search import Pairs, find_pairs, hamming, to_words
-from imgreview.scan.verify import Signatures, verify_pairs
+from imgreview.scan.search import Pairs, find_pairs, to_words
+from imgreview.scan.verify import Signatures
 from imgreview.scan.walk import FileEntry, WalkOptions, resolve_roots, walk
 from imgreview.scan.workers import fingerprint_many
 from imgreview.session.folder import Session, default_session_dir
@@ -139,7 +142,8 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         groups, extra = reused
         result = _result(roots, settings, groups)
     else:
-        result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report)
+        result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report,
+                                     feature_cache=session.cache_path)
         extra["reused_groups"] = False
     extra["grouping_key"] = key
     errors = [FileError(path, reason) for path, reason in walked.errors]
@@ -168,7 +172,8 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
 
 def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
                  settings: ScanSettings, distinct: set[tuple[str, str]] | None = None,
-                 report: Progress | None = None) -> tuple[ScanResult, dict[str, object]]:
+                 report: Progress | None = None, feature_cache: Path | None = None
+                 ) -> tuple[ScanResult, dict[str, object]]:
     """Exact groups by digest, near groups by hash distance (verified, no chaining)."""
     report = report or (lambda stage, done, total: None)
     threshold = settings.effective_threshold
@@ -202,12 +207,35 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
         keep = np.array([(min(digests[a], digests[b]), max(digests[a], digests[b])) not in distinct
                          for a, b in zip(pairs.i.tolist(), pairs.j.tolist(), strict=True)], dtype=bool)
         pairs = Pairs(pairs.i[keep], pairs.j[keep], pairs.d[keep])
-    extra["candidate_pairs"] = len(pairs)
-    if settings.verify and len(pairs):
+    routed = []
+    if settings.hash.algorithm == "phash" and n > 1:
+        routed = route_candidates([c.files[0][0].routes for c in nodes], words, settings.hash.bits,
+                                  route_threshold(threshold))
+        if distinct:
+            digests = [c.digest for c in nodes]
+            routed = [r for r in routed if (min(digests[r.a], digests[r.b]), max(digests[r.a], digests[r.b]))
+                      not in distinct]
+    cands = merge_candidates(pairs, routed)
+    extra["candidate_pairs"] = len(cands)
+    evidence: dict[tuple[int, int], Evidence] = {}
+    if settings.verify and cands:
         fps = [c.files[0][0] for c in nodes]
         sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
-        ok = verify_pairs(pairs.i, pairs.j, sig)
-        pairs = Pairs(pairs.i[ok], pairs.j[ok], pairs.d[ok])
+        report("verify", 0, len(cands))
+        source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
+                                settings.effective_jobs)
+        accepted = verify_candidates(cands, sig, threshold, source, workers=settings.effective_jobs)
+        report("verify", len(cands), len(cands))
+        extra["features_computed"] = source.computed
+        keys = sorted(accepted)
+        evidence = {k: accepted[k][1] for k in keys}
+    else:
+        keys = sorted(cands)
+        evidence = {k: {"signal": "hash", "route": "direct" if cands[k].route < 0 else _route_name(cands[k].route),
+                        "distance": cands[k].distance, "summary": f"hash {cands[k].distance} bits (unverified)"}
+                    for k in keys}
+    pairs = Pairs(np.asarray([k[0] for k in keys], dtype=np.int64), np.asarray([k[1] for k in keys], dtype=np.int64),
+                  np.asarray([cands[k].distance for k in keys], dtype=np.int32)) if keys else Pairs.empty()
     extra["verified_pairs"] = len(pairs)
 
     report("group", 0, 1)
@@ -216,15 +244,22 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
     groups: list[Group] = []
     for cl in clusters:
         members: list[Member] = []
-        idx = [m for m, _ in cl.members]
-        sub = words[idx]
-        max_d = int(max((hamming(sub[k:k + 1], sub).max() for k in range(len(idx))), default=0))
+        max_d = max((dist for _, dist in cl.members), default=0)
         for node, dist in cl.members:
             c = nodes[node]
-            for fp, entry in c.files:
-                members.append(_member(fp, entry, dist, exact=len(c.files) > 1))
+            ev = None if node == cl.reference else _oriented(evidence.get((min(node, cl.reference),
+                                                                             max(node, cl.reference))),
+                                                                node, cands.get((min(node, cl.reference),
+                                                                                 max(node, cl.reference))))
+            for k, (fp, entry) in enumerate(c.files):
+                member = _member(fp, entry, dist, exact=len(c.files) > 1)
+                if ev is not None:
+                    member.evidence = ev
+                elif k > 0:
+                    member.evidence = {"signal": "exact", "summary": "identical file"}
+                members.append(member)
         ref = nodes[cl.reference]
-        groups.append(Group(id="g" + ref.digest[:12], kind="near", max_distance=max_d,
+        groups.append(Group(id="g" + ref.digest[:12], kind="near", max_distance=int(max_d),
                             reference=ref.files[0][0].path, members=members))
     for node, c in enumerate(nodes):
         if len(c.files) > 1 and node not in in_cluster:
@@ -234,6 +269,75 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
     groups.sort(key=lambda g: (g.reference, g.id))
     report("group", 1, 1)
     return _result(roots, settings, groups), extra
+
+
+def _route_name(route: int) -> str:
+    from imgreview.scan.variants import ROUTES
+
+    return ROUTES[route]
+
+
+def _oriented(ev: Evidence | None, member: int, cand: object) -> Evidence | None:
+    """The pair's evidence seen from the member: a 90° turn found from the reference's side is 270° here."""
+    if ev is None:
+        return None
+    out = dict(ev)
+    a = getattr(cand, "a", member)
+    if out.get("route") == "rot90" and a != member:
+        out["route"] = "rot270"
+        out["summary"] = str(out.get("summary", "")).replace("rot90", "rot270", 1)
+    return out
+
+
+class _FeatureSource:
+    """Local features of items, from the session cache or computed in worker processes."""
+
+    def __init__(self, paths: list[str], stamps: list[tuple[int, int]], cache: Path | None, jobs: int) -> None:
+        self.paths, self.stamps, self.cache, self.jobs = paths, stamps, cache, jobs
+        self.computed = 0
+
+    def __call__(self, items: list[int]) -> dict[int, Features]:
+        out: dict[int, Features] = {}
+        cached: dict[str, tuple[int, int, bytes]] = {}
+        if self.cache is not None:
+            with FingerprintCache(self.cache) as cache:
+                cached = cache.lookup_features(RECIPE)
+        todo = []
+        for k in items:
+            hit = cached.get(self.paths[k])
+            if hit is not None and (hit[0], hit[1]) == self.stamps[k]:
+                try:
+                    out[k] = Features.from_bytes(hit[2])
+                    continue
+                except (ValueError, KeyError, OSError):
+                    pass
+            todo.append(k)
+        if not todo:
+            return out
+        computed = _compute_features([self.paths[k] for k in todo], self.jobs)
+        store = []
+        for k, f in zip(todo, computed, strict=True):
+            if f is not None:
+                out[k] = f
+                store.append((self.paths[k], *self.stamps[k], f.to_bytes()))
+        self.computed += len(todo)
+        if self.cache is not None and store:
+            with FingerprintCache(self.cache) as cache:
+                cache.store_features(store, RECIPE)
+        return out
+
+
+def _features_both(path: str) -> Features | None:
+    return features_of_file(path, mirrored=True)
+
+
+def _compute_features(paths: list[str], jobs: int) -> list[Features | None]:
+    if jobs <= 1 or len(paths) < 8:
+        return [_features_both(p) for p in paths]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_features_both, paths, chunksize=max(1, min(16, len(paths) // (4 * jobs)))))
 
 
 def _result(roots: list[str], settings: ScanSettings, groups: list[Group]) -> ScanResult:

@@ -64,22 +64,7 @@ def fingerprint_many(paths: list[str], settings: HashSettings, jobs: int) -> Ite
         try:
             while not broken and (queue or suspects or inflight):
                 try:
-                    if suspects and not inflight:
-                        path = suspects.popleft()
-                        try:
-                            alone = executor.submit(_hash_chunk, [path], settings)
-                        except BrokenProcessPool:
-                            suspects.appendleft(path)
-                            raise
-                        inflight[alone] = [path]
-                    elif not suspects:
-                        while queue and len(inflight) < jobs * 4:
-                            chunk = queue.popleft()
-                            try:
-                                inflight[executor.submit(_hash_chunk, chunk, settings)] = chunk
-                            except BrokenProcessPool:
-                                queue.appendleft(chunk)
-                                raise
+                    alone = _submit(executor, settings, queue, suspects, inflight, jobs * 4) or alone
                 except BrokenProcessPool:
                     broken = True
                     break
@@ -106,6 +91,35 @@ def fingerprint_many(paths: list[str], settings: HashSettings, jobs: int) -> Ite
             executor.shutdown(wait=False, cancel_futures=True)
             raise
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(executor: ProcessPoolExecutor, settings: HashSettings, queue: deque[list[str]], suspects: deque[str],
+            inflight: dict[Future[list[Fingerprint | Failure]], list[str]], limit: int
+            ) -> Future[list[Fingerprint | Failure]] | None:
+    """Start more work: one suspect alone once nothing else runs, else chunks up to ``limit`` in flight.
+
+    Returns the future of a suspect started alone. A path or chunk that cannot be submitted
+    (BrokenProcessPool, re-raised) goes back to the front of its queue.
+    """
+    if suspects:
+        if inflight:
+            return None
+        path = suspects.popleft()
+        try:
+            alone = executor.submit(_hash_chunk, [path], settings)
+        except BrokenProcessPool:
+            suspects.appendleft(path)
+            raise
+        inflight[alone] = [path]
+        return alone
+    while queue and len(inflight) < limit:
+        chunk = queue.popleft()
+        try:
+            inflight[executor.submit(_hash_chunk, chunk, settings)] = chunk
+        except BrokenProcessPool:
+            queue.appendleft(chunk)
+            raise
+    return None
 
 
 def _terminate(executor: ProcessPoolExecutor) -> None:

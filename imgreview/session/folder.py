@@ -15,6 +15,8 @@ import errno
 import fcntl
 import json
 import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from imgreview.errors import ImgreviewError
 from imgreview.fs import write_atomic
 from imgreview.model import ScanResult
 from imgreview.session.journal import Journal
+from imgreview.session.jsonl import UnsafeFile, open_regular, read_bytes
 
 SESSION_VERSION = 1
 DEFAULT_NAME = ".imgreview"
@@ -30,6 +33,9 @@ ENV_VAR = "IMGREVIEW_SESSION"
 
 class SessionError(ImgreviewError):
     """The session folder cannot be used; the message says why and what to do."""
+
+
+_LOCK_TEXT = re.compile(rb"pid [0-9]+( [^\n]{0,200})?")
 
 
 class SessionLocked(SessionError):
@@ -73,13 +79,57 @@ class Session:
     def meta_path(self) -> Path:
         return self.path / "session.json"
 
+    # ------------------------------------------------------------------ safe access
+    def check_folder(self) -> bool:
+        """Whether the folder exists; refuses a folder that is a symbolic link or not a folder.
+
+        A dataset may ship its own ``.imgreview/`` (a downloaded archive): a planted link must never
+        make imgreview write outside the session, so the folder and every file in it are used only
+        when they are what they claim to be.
+        """
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise SessionError(f"cannot use the session folder {self.path}: {exc.strerror or exc}") from exc
+        if stat.S_ISLNK(st.st_mode):
+            raise SessionError(
+                f"the session folder {self.path} is a symbolic link; imgreview does not follow it (a dataset may "
+                "ship a planted one): remove the link, or choose another folder with --session")
+        if not stat.S_ISDIR(st.st_mode):
+            raise SessionError(f"the session folder {self.path} is not a folder; move it away or choose another "
+                               "one with --session")
+        return True
+
+    def _read(self, path: Path) -> bytes | None:
+        """A session file's bytes (None if absent): never through a link, never blocking on a FIFO."""
+        if not self.check_folder():
+            return None
+        try:
+            return read_bytes(path)
+        except UnsafeFile as exc:
+            raise SessionError(f"{path} {exc.strerror}; a session file must be a regular file: move it away or "
+                               "choose another --session") from None
+        except OSError as exc:
+            raise SessionError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+    def is_session(self) -> bool:
+        """A real session folder (not a link) with a readable session.json of this format."""
+        try:
+            return self.read_meta() is not None
+        except SessionError:
+            return False
+
     # ------------------------------------------------------------------ lifecycle
     def create(self, roots: list[str]) -> None:
         """Create the folder if needed and check that it is a session of this format."""
+        self.check_folder()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SessionError(f"cannot create the session folder {self.path}: {exc.strerror or exc}") from exc
+        self.check_folder()
         meta = self.read_meta()
         try:
             if meta is None:
@@ -94,15 +144,12 @@ class Session:
             raise SessionError(f"cannot write {self.meta_path}: {exc.strerror or exc}") from exc
 
     def exists(self) -> bool:
-        return self.meta_path.exists() or self.result_path.exists()
+        return os.path.lexists(self.meta_path) or os.path.lexists(self.result_path)
 
     def read_meta(self) -> dict[str, Any] | None:
-        try:
-            raw = self.meta_path.read_bytes()
-        except FileNotFoundError:
+        raw = self._read(self.meta_path)
+        if raw is None:
             return None
-        except OSError as exc:
-            raise SessionError(f"cannot read {self.meta_path}: {exc.strerror or exc}") from exc
         try:
             meta = json.loads(raw)
         except (ValueError, RecursionError):  # bad JSON, bad UTF-8, absurd nesting
@@ -127,14 +174,16 @@ class Session:
 
     def load_result(self) -> ScanResult:
         self.read_meta()  # a session from a newer imgreview, or not a session at all: refuse
-        if not self.result_path.exists():
+        raw = self._read(self.result_path)
+        if raw is None:
             raise SessionError(f"no scan in {self.path} yet: run `imgreview scan ROOT` first")
         try:
-            return ScanResult.load(self.result_path)
-        except (OSError, ValueError) as exc:
+            return ScanResult.from_bytes(raw, str(self.result_path))
+        except ValueError as exc:
             raise SessionError(f"{exc}; rescan with `imgreview scan ROOT --session {self.path}`") from exc
 
     def save_result(self, result: ScanResult) -> None:
+        self.check_folder()
         try:
             result.save(self.result_path)
         except OSError as exc:  # disk full, read-only: the previous result stays as it was
@@ -145,9 +194,14 @@ class Session:
         """Take the session's write lock or raise :class:`SessionLocked`."""
         if self._lock_fd is not None:
             return
+        self.check_folder()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+            self.check_folder()
+            fd = open_regular(self.path / "lock", os.O_RDWR | os.O_CREAT)
+        except UnsafeFile as exc:
+            raise SessionError(f"the lock file {self.path / 'lock'} {exc.strerror}; it was not touched: move it "
+                               "away or choose another --session") from None
         except OSError as exc:
             raise SessionError(f"cannot lock the session {self.path}: {exc.strerror or exc}") from exc
         try:
@@ -164,6 +218,14 @@ class Session:
                     f"the session {self.path} is in use by another imgreview ({holder or 'unknown process'})"
                 ) from None
             raise SessionError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
+        try:
+            content = os.pread(fd, 4096, 0)
+        except OSError:
+            content = b""
+        if content.strip() and not _LOCK_TEXT.fullmatch(content.strip()):
+            os.close(fd)  # never truncate a file that is not our lock
+            raise SessionError(f"{self.path / 'lock'} is not an imgreview lock file; it was not touched: move it "
+                               "away or choose another --session")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} {purpose}".strip().encode(), 0)
         self._lock_fd = fd

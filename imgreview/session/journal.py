@@ -29,11 +29,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from imgreview.errors import ImgreviewError
 from imgreview.fs import utc_now
-from imgreview.session.jsonl import append_records
+from imgreview.schema import check
+from imgreview.session.jsonl import append_records, read_bytes
+from imgreview.vocab import DecidedBy, FileAction, Verdict
 
 JOURNAL_VERSION = 1
 FILE_ACTIONS = ("keep", "delete", "undecided")
@@ -47,10 +49,10 @@ class JournalError(ImgreviewError):
 
 @dataclass(slots=True, frozen=True)
 class Decision:
-    action: str  # keep | delete
+    action: FileAction  # keep | delete
     digest: str
     group: str
-    by: str
+    by: DecidedBy
     rule: str | None
     time: str
     batch: int
@@ -87,7 +89,7 @@ class Change:
 
     path: str
     digest: str
-    action: str  # keep | delete | undecided
+    action: FileAction
     group: str | None = None  # overrides the batch's group (one batch spanning several groups)
 
 
@@ -98,10 +100,43 @@ class _Batch:
     before: list[dict[str, Any]] = field(default_factory=list)  # records restoring the prior state
 
 
+class _Common(TypedDict):
+    """Fields every journal record may have (``batch`` and ``action`` are checked separately)."""
+
+    v: NotRequired[int]
+    time: NotRequired[str]
+    group: NotRequired[str]
+    by: NotRequired[str]
+    rule: NotRequired[str | None]
+    undoes: NotRequired[int]
+    redoes: NotRequired[int]
+
+
+class FileRecord(_Common):
+    """A keep / delete / undecided decision for one file."""
+
+    path: str
+    digest: NotRequired[str]
+
+
+class GroupRecord(_Common):
+    """A distinct / not-distinct decision for a group's contents."""
+
+    digests: list[str]
+    paths: NotRequired[list[str]]
+
+
 def _check_record(rec: object) -> int:
-    """The batch number of a well-formed record; ValueError/TypeError for anything else."""
+    """The batch number of a well-formed record; ValueError/TypeError for anything else.
+
+    The one type check of journal records: every field a reader uses has its declared type
+    (:class:`FileRecord`, :class:`GroupRecord`), so replay and the code built on it never meet a
+    value of the wrong type.
+    """
     if not isinstance(rec, dict) or "action" not in rec or "batch" not in rec:
         raise ValueError("not a journal record")
+    check(rec, FileRecord if rec["action"] in FILE_ACTIONS else GroupRecord if rec["action"] in GROUP_ACTIONS
+          else _Common)
     batch = rec["batch"]
     if isinstance(batch, bool) or not isinstance(batch, int | float | str):
         raise TypeError(f"bad batch number {batch!r}")
@@ -125,6 +160,11 @@ def _check_record(rec: object) -> int:
     return number
 
 
+def _decided_by(value: object) -> DecidedBy:
+    """Who decided; an unknown value counts as a rule (never as a person's explicit choice)."""
+    return "person" if value == "person" else "rule"
+
+
 class Journal:
     """Replayed state of a journal file, with methods that append new decisions."""
 
@@ -143,8 +183,11 @@ class Journal:
     # ------------------------------------------------------------------ reading
     def _replay(self) -> None:
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+            raw = read_bytes(self.path)
+        except OSError as exc:  # a folder, FIFO or link in its place; unreadable
+            raise JournalError(f"cannot read the journal {self.path}: {exc.strerror or exc}; move it away or "
+                               "choose another --session") from None
+        if raw is None:
             return
         lines = raw.split(b"\n")
         batches: dict[int, list[dict[str, Any]]] = {}
@@ -166,12 +209,12 @@ class Journal:
             batches[batch].append(rec)
         for number in order:
             try:
-                self._apply_batch(number, batches[number], replay=True)
+                self._apply_batch(number, batches[number])
             except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # pragma: no cover
                 self.warnings.append(f"{self.path}: skipped batch {number} ({exc!r})")
         self._next_batch = (max(order) + 1) if order else 1
 
-    def _apply_batch(self, number: int, records: list[dict[str, Any]], replay: bool) -> None:
+    def _apply_batch(self, number: int, records: list[dict[str, Any]]) -> None:
         first = records[0]
         before = [self._prior_record(r) for r in records]
         for rec in records:
@@ -245,14 +288,14 @@ class Journal:
             action=action,
             digest=str(rec.get("digest", "")),
             group=str(rec.get("group", "")),
-            by=str(rec.get("by", "person")),
+            by=_decided_by(rec.get("by", "person")),
             rule=rec.get("rule"),
             time=str(rec.get("time", "")),
             batch=int(rec.get("batch", 0)),
         )
 
     # ------------------------------------------------------------------ queries
-    def action_for(self, path: str, digest: str) -> str:
+    def action_for(self, path: str, digest: str) -> Verdict:
         """``keep``, ``delete``, ``undecided``, or ``stale`` when decided on other content."""
         d = self.decisions.get(path)
         if d is None:
@@ -306,10 +349,10 @@ class Journal:
             rec["time"] = stamp
         self._write(records)  # raises before any state changes
         self._next_batch += 1
-        self._apply_batch(number, records, replay=False)
+        self._apply_batch(number, records)
         return number
 
-    def decide(self, changes: Iterable[Change], group: str, by: str = "person", rule: str | None = None) -> int:
+    def decide(self, changes: Iterable[Change], group: str, by: DecidedBy = "person", rule: str | None = None) -> int:
         """Record decisions for several files as one undoable batch; returns the batch number."""
         records: list[dict[str, Any]] = []
         for c in changes:
@@ -345,7 +388,7 @@ class Journal:
         return self._commit(records)
 
     def mark_distinct(self, group: str, members: Iterable[tuple[str, str]], distinct: bool = True,
-                      by: str = "person") -> int:
+                      by: DecidedBy = "person") -> int:
         """Declare a group's files not duplicates (keeping them all), or take that back."""
         members = list(members)
         records: list[dict[str, Any]] = [{

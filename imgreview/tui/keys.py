@@ -1,4 +1,9 @@
-"""Every key of the review, in one table: the app's bindings and the help screen come from it."""
+"""Every key of the review, in one table: the review screen's bindings and the help screen come from it.
+
+Movement follows vim and pagers: ``h``/``l`` (or ←/→) move between pictures, ``j``/``k`` (or ↓/↑,
+``n``/``p``, Space) between groups, ``g``/``G`` to the first/last group, ``/`` finds a path.
+Decisions sit on keys that mean nothing else there: ``y`` keep, ``d``/``x`` delete.
+"""
 
 from __future__ import annotations
 
@@ -19,28 +24,37 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("left,h", "prev_image", "image", "focus the previous image", "Move", False, "← h"),
-    Key("right,l", "next_image", "image", "focus the next image", "Move", False, "→ l"),
-    Key("n,down", "next_group", "next", "next group", "Move", True, "n ↓"),
-    Key("p,up", "prev_group", "prev", "previous group", "Move", True, "p ↑"),
-    Key("tab", "next_undecided", "undecided", "jump to the next undecided group", "Move", True, "Tab"),
-    Key("shift+tab", "prev_undecided", "prev undecided", "jump to the previous undecided group", "Move", False,
-        "Shift+Tab"),
-    Key("home", "first_group", "first", "first group (of the current filter)", "Move", False, "Home"),
-    Key("end", "last_group", "last", "last group (of the current filter)", "Move", False, "End"),
-    Key("k", "keep", "keep", "keep the focused image", "Decide", True, "k"),
-    Key("d,delete", "delete", "delete", "mark the focused image for deletion", "Decide", True, "d Del"),
-    Key("space", "toggle", "toggle", "toggle the focused image between keep and delete", "Decide", False, "Space"),
-    Key("o", "keep_only", "only this", "keep only the focused image, mark the rest delete", "Decide", True, "o"),
-    Key("a", "accept", "accept", "accept the suggested keeper (the others are marked delete)", "Decide", True, "a"),
-    Key("A", "accept_all_exact", "accept all exact",
-        "accept the suggestion in every undecided exact-duplicate group (asks first)", "Decide", False, "A"),
+    Key("question_mark", "help", "help", "this help", "Other", True, "?"),
+    Key("q", "quit", "quit", "quit (every decision is already saved)", "Other", True, "q"),
+    Key("y", "keep", "keep", "keep the focused picture", "Decide", True, "y"),
+    Key("d,x,delete", "delete", "delete", "mark the focused picture delete (in a pair, the other is kept)",
+        "Decide", True, "d x Del"),
+    Key("t", "toggle_member", "toggle", "toggle the focused picture between keep and delete", "Decide", False, "t"),
+    Key("o", "keep_only", "only this", "keep only the focused picture, mark the rest delete", "Decide", True, "o"),
+    Key("a", "accept", "accept ★", "accept the suggested keeper ★ (the others are marked delete)", "Decide", True,
+        "a"),
+    Key("A", "accept_all_exact", "accept exact",
+        "accept ★ in every undecided exact-copy group, except label conflicts and split leaks (asks first)",
+        "Decide", False, "A"),
     Key("s", "not_duplicates", "not dup", "not duplicates: keep all, never group these files again", "Decide",
         True, "s"),
-    Key("u", "undo", "undo", "undo the last decision", "Decide", True, "u"),
+    Key("u", "undo", "undo", "undo the last decision (jumps to the group it changed)", "Decide", True, "u"),
     Key("ctrl+r,U", "redo", "redo", "redo", "Decide", False, "Ctrl+R U"),
-    Key("z,enter", "zoom", "zoom", "zoom: the focused image full screen with all facts", "View", True, "z Enter"),
-    Key("f", "flip", "flip", "flip: two images alternately in the same place", "View", True, "f"),
+    Key("left,h", "move_image(-1)", "picture", "focus the previous picture", "Move", False, "← h"),
+    Key("right,l", "move_image(1)", "picture", "focus the next picture", "Move", False, "→ l"),
+    Key("j,down,n,space", "step_group(1)", "next", "next group", "Move", True, "j ↓ n Space"),
+    Key("k,up,p", "step_group(-1)", "prev", "previous group", "Move", False, "k ↑ p"),
+    Key("tab", "undecided(1)", "undecided", "next undecided group", "Move", False, "Tab"),
+    Key("shift+tab", "undecided(-1)", "prev undecided", "previous undecided group", "Move", False, "Shift+Tab"),
+    Key("g,home", "first_group", "first", "first group (of the current filter)", "Move", False, "g Home"),
+    Key("G,end", "last_group", "last", "last group (of the current filter)", "Move", False, "G End"),
+    Key("slash", "find", "find", "jump to the next group with a file whose path contains a text", "Move", True,
+        "/"),
+    Key("z,enter", "zoom", "zoom", "zoom: the focused picture large, with every fact", "View", True, "z Enter"),
+    Key("f", "flip", "flip", "flip: the focused picture and the ★ (or next) alternately in one place", "View",
+        True, "f"),
+    Key("c", "compare", "diff", "difference view: two pictures aligned, differences highlighted", "View", True,
+        "c"),
     Key("v", "cycle_filter", "filter", "cycle the filter: all / undecided / decided / conflicts / leaks", "View",
         True, "v"),
     Key("1", "filter('all')", "all", "show all groups", "View", False, "1"),
@@ -49,13 +63,13 @@ KEYS: tuple[Key, ...] = (
     Key("4", "filter('conflicts')", "conflicts", "show groups whose files carry different labels", "View", False,
         "4"),
     Key("5", "filter('leaks')", "leaks", "show groups that leak across train/val/test", "View", False, "5"),
-    Key("b", "toggle_panel", "list", "show or hide the group list", "View", False, "b"),
-    Key("question_mark", "help", "help", "this help", "Other", True, "?"),
-    Key("q", "quit", "quit", "quit (every decision is already saved)", "Other", True, "q"),
-    Key("ctrl+c", "quit", "quit", "quit", "Other", False, "Ctrl+C"),
+    Key("b", "toggle_list", "list", "show or hide the group list (hidden by itself when narrow)", "View", False,
+        "b"),
 )
 
+SECTIONS = ("Move", "Decide", "View", "Other")
 
-def bindings() -> list[Binding]:
-    return [Binding(k.keys, k.action, k.label, show=k.show, priority=k.keys in ("tab", "shift+tab", "ctrl+c"))
+
+def bindings() -> list[Binding | tuple[str, str] | tuple[str, str, str]]:
+    return [Binding(k.keys, k.action, k.label, show=k.show, priority=k.keys in ("tab", "shift+tab"))
             for k in KEYS]

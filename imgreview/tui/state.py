@@ -10,14 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from imgreview.decisions.keeper import (
-    DEFAULT_PREFER,
-    RULES,
-    deciding_rule,
-    suggest_keeper,
-)
+from imgreview.decisions.keeper import Suggestion, suggest
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
+from imgreview.vocab import DecidedBy, FileAction
 
 FILTERS: tuple[str, ...] = ("all", "undecided", "decided", "conflicts", "leaks")
 FILTER_LABELS = {
@@ -34,6 +30,7 @@ class GroupStatus:
     """What the journal says about one group."""
 
     decided: bool = False  # every member is keep or delete (none undecided or stale)
+    touched: bool = False  # at least one member is decided (partly decided when not ``decided``)
     deletes: int = 0  # members marked delete
     delete_bytes: int = 0
     stale: int = 0  # members whose decision was made on other content
@@ -48,17 +45,17 @@ def order_groups(groups: Sequence[Group]) -> list[Group]:
 class ReviewState:
     """Groups in review order plus their decision status, kept in step with the journal."""
 
-    def __init__(self, result: ScanResult, journal: Journal, prefer: Sequence[str] = DEFAULT_PREFER) -> None:
+    def __init__(self, result: ScanResult, journal: Journal, prefer: Sequence[str] | None = None) -> None:
         self.result = result
         self.journal = journal
-        self.prefer = tuple(prefer)
+        self.prefer = tuple(prefer) if prefer else None  # None: the evidence-based suggestion
         self.groups: list[Group] = order_groups(result.groups)
         self.status: list[GroupStatus] = [GroupStatus() for _ in self.groups]
         self.path_groups: dict[str, list[int]] = {}
         for gi, g in enumerate(self.groups):
             for m in g.members:
                 self.path_groups.setdefault(m.path, []).append(gi)
-        self._suggested: dict[int, int] = {}
+        self._suggestions: dict[int, tuple[bool, Suggestion]] = {}  # gi -> (with pictures, suggestion)
         self.decided_groups = 0
         self.delete_files = 0
         self.delete_bytes = 0
@@ -73,14 +70,31 @@ class ReviewState:
         """``keep``, ``delete``, ``undecided`` or ``stale``."""
         return self.journal.action_for(member.path, member.digest)
 
-    def suggested(self, gi: int) -> int:
-        """Index of the suggested keeper in group ``gi``."""
-        if gi not in self._suggested:
-            self._suggested[gi] = suggest_keeper(self.groups[gi].members, self.prefer)
-        return self._suggested[gi]
+    def suggestion(self, gi: int, pictures: Sequence[object] | None = None,
+                   qualities: Sequence[int | None] | None = None) -> Suggestion:
+        """The suggested keeper of group ``gi`` (``index`` None: no clear original).
+
+        Without ``pictures`` the suggestion uses what the scan recorded; once the caller has the
+        group's thumbnails it passes them (and the JPEG qualities read with them), and that
+        suggestion is kept. Never reads files itself (it runs on the UI thread).
+        """
+        cached = self._suggestions.get(gi)
+        if cached is not None and (cached[0] or pictures is None):
+            return cached[1]
+        g = self.groups[gi]
+        if qualities is None:
+            qualities = [None] * len(g.members)
+        s = suggest(g.members, self.prefer, pictures=pictures, qualities=qualities,
+                    identical=g.kind == "exact")
+        self._suggestions[gi] = (pictures is not None, s)
+        return s
+
+    def suggested(self, gi: int) -> int | None:
+        """Index of the suggested keeper in group ``gi``, or None when there is no clear original."""
+        return self.suggestion(gi).index
 
     def suggestion_reason(self, gi: int) -> str:
-        return deciding_rule(self.groups[gi].members, self.prefer) or RULES[self.prefer[0]][0]
+        return self.suggestion(gi).reason
 
     def matches(self, gi: int, filter_name: str) -> bool:
         g, st = self.groups[gi], self.status[gi]
@@ -118,9 +132,19 @@ class ReviewState:
                 return gi
         return None
 
-    @property
-    def remaining_groups(self) -> int:
-        return len(self.groups) - self.decided_groups
+    def find(self, text: str, after: int | None = None, order: Sequence[int] | None = None) -> int | None:
+        """The next group (after ``after``, wrapping around) with a file whose path contains ``text``."""
+        needle = text.lower()
+        order = list(range(len(self.groups))) if order is None else list(order)
+        if not order or not needle:
+            return None
+        start = order.index(after) if after in order else -1
+        n = len(order)
+        for k in range(1, n + 1):
+            gi = order[(start + k) % n]
+            if any(needle in m.path.lower() for m in self.groups[gi].members):
+                return gi
+        return None
 
     # ------------------------------------------------------------------ bookkeeping
     def _compute(self, gi: int) -> GroupStatus:
@@ -137,6 +161,7 @@ class ReviewState:
             elif a == "undecided":
                 undecided += 1
         st.decided = undecided == 0 and st.stale == 0
+        st.touched = undecided + st.stale < len(g.members)
         st.distinct = frozenset(m.digest for m in g.members) in self.journal.distinct
         return st
 
@@ -161,7 +186,8 @@ class ReviewState:
         return sorted(out)
 
     # ------------------------------------------------------------------ decisions
-    def _decide(self, gi: int, actions: dict[int, str], by: str = "person", rule: str | None = None) -> list[int]:
+    def _decide(self, gi: int, actions: dict[int, FileAction], by: DecidedBy = "person",
+                rule: str | None = None) -> list[int]:
         g = self.groups[gi]
         changes = [Change(g.members[mi].path, g.members[mi].digest, a) for mi, a in actions.items()
                    if self.action(g.members[mi]) != a]
@@ -170,9 +196,18 @@ class ReviewState:
         self.journal.decide(changes, group=g.id, by=by, rule=rule)
         return self.refresh(self.groups_of(c.path for c in changes))
 
-    def set_action(self, gi: int, mi: int, action: str) -> list[int]:
-        """Keep, delete or reset one file; returns the groups whose status changed."""
-        return self._decide(gi, {mi: action})
+    def set_action(self, gi: int, mi: int, action: FileAction) -> list[int]:
+        """Keep, delete or reset one file; returns the groups whose status changed.
+
+        In a pair, deleting one copy keeps the other (when the other is still undecided).
+        """
+        actions: dict[int, FileAction] = {mi: action}
+        g = self.groups[gi]
+        if action == "delete" and len(g.members) == 2:
+            other = 1 - mi
+            if self.action(g.members[other]) in ("undecided", "stale"):
+                actions[other] = "keep"
+        return self._decide(gi, actions)
 
     def toggle(self, gi: int, mi: int) -> list[int]:
         """Delete <-> keep; an undecided or stale file becomes delete."""
@@ -183,29 +218,40 @@ class ReviewState:
         n = len(self.groups[gi].members)
         return self._decide(gi, {k: ("keep" if k == mi else "delete") for k in range(n)})
 
-    def accept_suggestion(self, gi: int) -> list[int]:
+    def accept_suggestion(self, gi: int) -> list[int] | None:
+        """A person pressed "accept": journaled as the person's decision. None: no clear original."""
         best = self.suggested(gi)
+        if best is None:
+            return None
         n = len(self.groups[gi].members)
-        rule = "prefer:" + ",".join(self.prefer)
-        return self._decide(gi, {k: ("keep" if k == best else "delete") for k in range(n)}, by="rule", rule=rule)
+        return self._decide(gi, {k: ("keep" if k == best else "delete") for k in range(n)}, by="person")
 
     def exact_batch_candidates(self) -> list[int]:
-        """Exact-duplicate groups where nothing is decided yet (what the batch command would decide)."""
+        """Undecided exact-duplicate groups that are neither label conflicts nor split leaks."""
         return [gi for gi, g in enumerate(self.groups)
-                if g.kind == "exact" and all(self.action(m) == "undecided" for m in g.members)]
+                if g.kind == "exact" and not (g.label_conflict or g.split_leak)
+                and all(self.action(m) == "undecided" for m in g.members)]
+
+    def exact_batch_skipped(self) -> int:
+        """Undecided exact groups the batch leaves alone: label conflicts and split leaks (decide by eye)."""
+        return sum(1 for g in self.groups
+                   if g.kind == "exact" and (g.label_conflict or g.split_leak)
+                   and all(self.action(m) == "undecided" for m in g.members))
 
     def accept_all_exact(self) -> list[int]:
-        """Accept the suggestion for every undecided exact group, as ONE undoable journal batch."""
+        """Accept the suggestion for every batch candidate, as ONE undoable journal batch (a person's)."""
         todo = self.exact_batch_candidates()
         changes: list[Change] = []
         for gi in todo:
             g = self.groups[gi]
             best = self.suggested(gi)
+            if best is None:
+                continue
             for k, m in enumerate(g.members):
                 changes.append(Change(m.path, m.digest, "keep" if k == best else "delete", group=g.id))
         if not changes:
             return []
-        self.journal.decide(changes, group="batch:exact", by="rule", rule="prefer:" + ",".join(self.prefer))
+        self.journal.decide(changes, group="batch:exact", by="person")
         return self.refresh(todo)
 
     def not_duplicates(self, gi: int) -> list[int]:

@@ -36,19 +36,19 @@ def make_dataset(root: Path, seeds: range = range(3)) -> Path:
 
 def crash_apply_after_moves(monkeypatch: pytest.MonkeyPatch, session: Session, q: Path, k: int) -> None:
     """Run an apply that crashes (an exception in the move) after ``k`` files were moved."""
-    real_rename = moves._rename
+    real_rename = moves._rename_noreplace
     calls = {"n": 0}
 
-    def failing(src: str, dst: str) -> None:
+    def failing(src: moves.Place, dst: moves.Place) -> None:
         if calls["n"] == k:
             raise RuntimeError("simulated crash")
         calls["n"] += 1
         real_rename(src, dst)
 
-    monkeypatch.setattr(moves, "_rename", failing)
+    monkeypatch.setattr(moves, "_rename_noreplace", failing)
     with pytest.raises(RuntimeError):
         apply(session, str(q))
-    monkeypatch.setattr(moves, "_rename", real_rename)
+    monkeypatch.setattr(moves, "_rename_noreplace", real_rename)
 
 
 def scan_session(root: Path) -> tuple[Session, ScanResult]:
@@ -211,7 +211,7 @@ def test_restore_after_a_partial_apply(tmp_path: Path, monkeypatch: pytest.Monke
     assert tree(root) == before
 
 
-def _exdev(src: str, dst: str) -> None:
+def _exdev(src: moves.Place, dst: moves.Place) -> None:
     raise OSError(errno.EXDEV, "Invalid cross-device link")
 
 
@@ -221,7 +221,7 @@ def test_move_across_file_systems_copies_verifies_then_unlinks(tmp_path: Path,
     before = tree(root)
     mtime = os.stat(root / "val" / "cat" / "c0.png").st_mtime_ns
     q = tmp_path / "q"
-    monkeypatch.setattr(moves, "_rename", _exdev)
+    monkeypatch.setattr(moves, "_rename_noreplace", _exdev)
     report = apply(session, str(q))
     assert len(report.moved) == 5
     assert os.stat(q / "val" / "cat" / "c0.png").st_mtime_ns == mtime
@@ -234,20 +234,22 @@ def test_cross_file_system_move_interrupted_before_unlink(tmp_path: Path, monkey
     root, session, _ = standard(tmp_path)
     before = tree(root)
     q = tmp_path / "q"
-    monkeypatch.setattr(moves, "_rename", _exdev)
-    real_copy = moves._copy_verify
+    monkeypatch.setattr(moves, "_rename_noreplace", _exdev)
+    real_unlink = os.unlink
     calls = {"n": 0}
 
-    def copy_then_crash(src: str, dst: str) -> None:
-        real_copy(src, dst)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("killed between copy and unlink")
+    def unlink_then_crash(path: str, *, dir_fd: int | None = None) -> None:
+        folder = os.readlink(f"/proc/self/fd/{dir_fd}") if dir_fd is not None else ""
+        if os.path.join(folder, path).startswith(str(root) + os.sep):  # an original, after its copy
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("killed between copy and unlink")
+        real_unlink(path, dir_fd=dir_fd)
 
-    monkeypatch.setattr(moves, "_copy_verify", copy_then_crash)
+    monkeypatch.setattr(os, "unlink", unlink_then_crash)
     with pytest.raises(RuntimeError):
         apply(session, str(q))
-    monkeypatch.setattr(moves, "_copy_verify", real_copy)
+    monkeypatch.setattr(os, "unlink", real_unlink)
     report = apply(session, str(q))
     assert len(report.moved) == 4 and len(report.already) == 1
     _check_completed(root, q, before, 5)

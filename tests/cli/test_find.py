@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from imgreview.scan.fingerprint import Fingerprint, fingerprint_file
 from imgreview.scan.library import HashLibrary
 from imgreview.scan.pipeline import scan
@@ -47,6 +49,7 @@ def test_library_finds_edited_copies_and_grows_without_rebuild(tmp_path: Path) -
     assert match.exact and match.path.endswith("img33.jpg")
 
 
+@pytest.mark.slow
 def test_find_command(tmp_path: Path) -> None:
     root = tmp_path / "data"
     build(root)

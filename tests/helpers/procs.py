@@ -30,3 +30,13 @@ def kill_when_paused(cmd: list[str], env: dict[str, str], timeout: float = 120) 
             proc.kill()
             proc.wait()
         proc.stderr.close()  # type: ignore[union-attr]
+
+
+def wait_for(predicate, timeout: float = 120.0, what: str = "condition", poll: float = 0.02) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it is true; fail the test with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -34,6 +33,7 @@ from tests.helpers.hostile import (
     unprivileged,
 )
 from tests.helpers.imagegen import resized, save, scene
+from tests.helpers.procs import wait_for
 
 ONE_JOB = ScanSettings(jobs=1)
 
@@ -50,14 +50,6 @@ from imgreview.cli.main import main
 sys.exit(main(sys.argv[2:]))
 """
 
-
-def wait_for(predicate, timeout: float = 120.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def cached_rows(path: Path) -> int:
@@ -94,6 +86,7 @@ def groups_of(result_groups: list) -> list[list[str]]:  # type: ignore[type-arg]
 
 
 # ---------------------------------------------------------------- SIGKILL during a scan
+@pytest.mark.slow
 def test_sigkill_during_scan_keeps_the_cache_and_the_next_scan_resumes(tmp_path: Path) -> None:
     root = tmp_path / "root"
     small_dataset(root, 300)
@@ -133,6 +126,7 @@ def test_sigkill_during_scan_keeps_the_cache_and_the_next_scan_resumes(tmp_path:
     assert tree_state(root) == before
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_scan_stores_what_was_hashed_and_says_how_to_continue(tmp_path: Path) -> None:
     root = tmp_path / "root"
     small_dataset(root, 200)
@@ -174,6 +168,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_a_worker_killed_on_one_file_skips_that_file_and_finishes(tmp_path: Path) -> None:
     root = tmp_path / "root"
     small_dataset(root, 60)
@@ -240,6 +235,7 @@ def test_lock_released_when_the_holder_is_killed(tmp_path: Path) -> None:
         s.lock("review")  # no stale lock after a crash
 
 
+@pytest.mark.slow
 def test_two_scans_of_one_session_at_once_both_finish(tmp_path: Path) -> None:
     root = tmp_path / "root"
     small_dataset(root, 60)

@@ -8,13 +8,15 @@ import errno
 import os
 from pathlib import Path
 
+import pytest
+
 import imgreview.session.jsonl as jsonl_module  # where the journal writes its lines
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
 from imgreview.session.journal import Journal
 from imgreview.settings import ScanSettings
 from imgreview.tui.app import ReviewApp
-from imgreview.tui.graphics import choose_renderer
+from imgreview.tui.pictures import Canvas
 from imgreview.tui.state import ReviewState
 from tests.helpers.hostile import make_corpus, tree_state
 
@@ -30,9 +32,10 @@ async def settle(pilot, seconds: float = 0.05) -> None:  # type: ignore[no-untyp
 def build(session: Session) -> ReviewApp:
     journal = Journal(session.journal_path)
     state = ReviewState(session.load_result(), journal)
-    return ReviewApp(state, choose_renderer("halfcell"), notes=journal.warnings)
+    return ReviewApp(state, Canvas("halfcell"), notes=journal.warnings, advance=False)
 
 
+@pytest.mark.slow
 async def test_review_walks_every_group_of_the_hostile_corpus(tmp_path: Path) -> None:
     corpus = make_corpus(tmp_path / "c")
     session = Session(tmp_path / "s")
@@ -50,10 +53,11 @@ async def test_review_walks_every_group_of_the_hostile_corpus(tmp_path: Path) ->
         await settle(pilot)
         seen = []
         for _ in range(len(result.groups)):
-            assert app.group is not None
-            seen.append(app.group.id)
-            await pilot.press("d")  # the focused (first) image
-            if any(m.path in (gone, broken) for m in app.group.members):
+            group = app.review.group
+            assert group is not None
+            seen.append(group.id)
+            await pilot.press("d")  # the focused image
+            if any(m.path in (gone, broken) for m in group.members):
                 await pilot.press("z")  # full size and flip: the vanished and the broken file
                 await pilot.pause()
                 await pilot.press("escape")
@@ -64,10 +68,10 @@ async def test_review_walks_every_group_of_the_hostile_corpus(tmp_path: Path) ->
             await pilot.pause()
         # Every thumbnail finished loading (a placeholder for the vanished and the broken file).
         for _ in range(100):
-            if all(c.picture.loaded for c in app.group_view.shown_cards):
+            if app.review.pictures_loaded:
                 break
             await asyncio.sleep(0.05)
-        assert all(c.picture.loaded for c in app.group_view.shown_cards)
+        assert app.review.pictures_loaded
         await pilot.press("q")
     assert sorted(seen) == sorted(g.id for g in result.groups)
     decided = Journal(session.journal_path)
@@ -103,20 +107,20 @@ async def test_review_disk_full_says_not_recorded_and_keeps_going(tmp_path: Path
     app.notify = spy  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("k")
+        await pilot.press("y")
         await settle(pilot)
-        assert len(app.state.journal.decisions) == 1
+        assert len(app.review.state.journal.decisions) == 1
         content = session.journal_path.read_bytes()
         monkeypatch.setattr(jsonl_module, "os", _FullDisk())
         await pilot.press("right", "d")
         await pilot.press("o")
         await settle(pilot)
-        assert len(app.state.journal.decisions) == 1  # nothing changed in memory
+        assert len(app.review.state.journal.decisions) == 1  # nothing changed in memory
         assert session.journal_path.read_bytes() == content  # nor on disk
         assert any(title == "Not recorded" and "No space left" in msg for title, msg in notes)
         monkeypatch.undo()
         await pilot.press("d")  # space again: recorded
         await settle(pilot)
-        assert len(app.state.journal.decisions) == 2
+        assert len(app.review.state.journal.decisions) == 2
         await pilot.press("q")
     assert len(Journal(session.journal_path).decisions) == 2

@@ -21,10 +21,12 @@ from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
 from imgreview.session.journal import Journal
 from imgreview.settings import ScanSettings
-from imgreview.tui.graphics import choose_renderer, parse_kitty_version
+from imgreview.tui.graphics import choose_canvas
 from imgreview.tui.state import ReviewState
+from imgreview.tui.terminal import TerminalInfo, parse_da1, parse_kitty_version, parse_xtsmgraphics
 from imgreview.tui.thumbs import ThumbnailCache, make_thumbnail
 from tests.helpers.imagegen import brightened, resized, save, scene
+from tests.helpers.procs import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,14 +101,6 @@ class Running:
             pass
 
 
-def wait_for(predicate, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
-
 
 def batches(journal: Path) -> int:
     if not journal.exists():
@@ -119,6 +113,7 @@ def dataset(tmp_path: Path) -> tuple[Path, Path]:
     return make_dataset(tmp_path / "data"), tmp_path / "session"
 
 
+@pytest.mark.slow
 def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     root, session_dir = dataset
     journal = session_dir / "journal.jsonl"
@@ -129,14 +124,11 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
         assert len(result.groups) == 3
         order = [g.id for g in result.groups]
         assert first["group"] == order[0]
-        run.send("a")  # accept the suggestion in group 1
+        run.send("a")  # accept the suggestion in group 1: decided, the review moves on to group 2
         wait_for(lambda: batches(journal) == 1)
-        run.send("\t")  # next undecided group
-        run.send("l")
-        run.send("o")  # keep only the second image
+        run.send("o")  # keep only the focused picture (the suggestion); on to group 3
         wait_for(lambda: batches(journal) == 2)
-        run.send("\t")
-        run.send("d")  # mark the first image of group 3, then get killed
+        run.send("d")  # mark the focused picture of group 3, then get killed
         wait_for(lambda: batches(journal) == 3)
         os.killpg(run.proc.pid, signal.SIGKILL)
         run.wait_exit()
@@ -146,7 +138,7 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     before = dict(decided.decisions)
     assert len(before) == 3 + 3 + 1
     g2 = result.groups[1]
-    assert [decided.action_for(m.path, m.digest) for m in g2.members] == ["delete", "keep", "delete"]
+    assert sorted(decided.action_for(m.path, m.digest) for m in g2.members) == ["delete", "delete", "keep"]
 
     scan_mtime = (session_dir / "scan.json").stat().st_mtime_ns
     again = Running(["review", "--session", str(session_dir), "--graphics", "halfcell"], tmp_path, "again")
@@ -161,6 +153,7 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     assert Journal(journal).decisions == before  # every decision is back, none added
 
 
+@pytest.mark.slow
 def test_second_review_is_refused_while_the_first_runs(dataset, tmp_path: Path, capsys) -> None:
     root, session_dir = dataset
     run = Running(["review", str(root), "--session", str(session_dir), "--graphics", "none", "-q"], tmp_path)
@@ -241,11 +234,13 @@ def test_demo_opens_the_review(tmp_path: Path, monkeypatch, quick_demo) -> None:
 
     opened: list[ReviewApp] = []
     monkeypatch.setattr(ReviewApp, "run", lambda self, *a, **k: opened.append(self))
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)  # as if from a terminal
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "--graphics", "none", ]) == 0
     assert (tmp_path / "imgreview-demo" / ".imgreview" / "scan.json").exists()
     (app,) = opened
-    state = app.state
+    state = app.review.state
     assert len(state) >= 3
     flags = [g.label_conflict or g.split_leak for g in state.groups]
     assert any(flags) and flags == sorted(flags, reverse=True)  # conflicts and leaks first
@@ -255,37 +250,85 @@ def test_demo_opens_the_review(tmp_path: Path, monkeypatch, quick_demo) -> None:
 # ---------------------------------------------------------------------------- graphics and thumbnails
 
 
-def test_kitty_version_parsing() -> None:
+def test_terminal_replies_are_parsed() -> None:
     assert parse_kitty_version("kitty 0.26.5 created by Kovid Goyal") == (0, 26, 5)
     assert parse_kitty_version("kitty(0.35.2)") == (0, 35, 2)
     assert parse_kitty_version("XTerm(379)") is None
+    assert parse_da1("\x1b[?63;1;2;4;6;9;15;16;22;28c")  # xterm -ti vt340
+    assert not parse_da1("\x1b[?62;22c")
+    reply = "\x1b[?1;0;1024S\x1b[?2;0;1000;1000S\x1bP>|XTerm(379)\x1b\\\x1b[?63;4c"
+    assert parse_xtsmgraphics(reply, 1) == (1024,)
+    assert parse_xtsmgraphics(reply, 2) == (1000, 1000)
+    assert parse_xtsmgraphics("\x1b[?2;3;0S", 2) is None  # status 3: failure
 
 
 def test_graphics_modes() -> None:
-    from textual_image.widget import HalfcellImage, SixelImage, TGPImage
-
-    assert choose_renderer("halfcell").widget is HalfcellImage
-    assert choose_renderer("sixel").widget is SixelImage
-    assert choose_renderer("kitty").widget is TGPImage
-    assert choose_renderer("none").widget is None
-    assert choose_renderer("auto").name in ("halfcell", "sixel", "kitty")  # not a terminal: half-cell
+    xterm = TerminalInfo(sixel=True, colour_registers=1024, sixel_max=(1000, 1000), cell=(8, 17),
+                         version="XTerm(379)", replies={"raw": "..."})
+    canvas, note = choose_canvas("auto", xterm)
+    assert canvas.mode == "sixel" and canvas.sixel_max == (1000, 1000) and canvas.colours == 256 and not note
+    assert choose_canvas("halfcell", xterm)[0].mode == "halfcell"
+    assert choose_canvas("none")[0].mode == "none"
+    few = TerminalInfo(sixel=True, colour_registers=4, replies={"raw": "..."})
+    canvas, note = choose_canvas("auto", few)
+    assert canvas.mode == "halfcell" and "colour registers" in note  # half-cell rather than garbage
+    kitty = TerminalInfo(version="kitty(0.26.5)", replies={"raw": "..."})
+    assert choose_canvas("auto", kitty)[0].mode == "halfcell"
+    assert choose_canvas("auto", TerminalInfo())[0].mode == "halfcell"  # not a terminal
     with pytest.raises(ValueError):
-        choose_renderer("ascii-art")
+        choose_canvas("ascii-art")
 
 
-def test_old_kitty_falls_back_to_halfcell(monkeypatch) -> None:
-    import textual_image.renderable as renderable
+def test_terminal_query_sends_no_kitty_probe() -> None:
+    """What the review asks the terminal: DA1, XTSMGRAPHICS, XTVERSION; never an APC (tmux makes it the title)."""
+    code = ("import sys; from imgreview.tui.graphics import choose_canvas; c, n = choose_canvas('auto'); "
+            "print('MODE', c.mode, 'TI' , 'textual_image' in sys.modules)")
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm-256color"}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=slave, env=env,
+                            close_fds=True)
+    os.close(slave)
+    out = bytearray()
+    answered = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        if b"\x1b[c" in out and not answered:  # answer like xterm -ti vt340
+            os.write(master, b"\x1b[?1;0;1024S\x1b[?2;0;1000;1000S\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4c")
+            answered = True
+        if b"MODE" in out and out.rstrip().endswith((b"True", b"False")):
+            break
+    proc.wait(10)
+    os.close(master)
+    assert b"\x1b_G" not in out  # no Kitty graphics query
+    assert b"\x1b[?1;1;0S" in out and b"\x1b[?2;4;0S" in out and b"\x1b[>q" in out
+    assert b"MODE sixel TI False" in out  # textual-image's detection (the APC probe) is never imported
 
-    from imgreview.tui import graphics
 
-    monkeypatch.setattr(renderable, "Image", renderable.TGPImage)
-    monkeypatch.setattr(graphics, "kitty_version", lambda: (0, 26, 5))
-    chosen = graphics.choose_renderer("auto")
-    assert chosen.name == "halfcell" and "0.28" in chosen.note
-    monkeypatch.setattr(graphics, "kitty_version", lambda: (0, 31, 0))
-    assert graphics.choose_renderer("auto").name == "kitty"
-    monkeypatch.setattr(graphics, "kitty_version", lambda: None)  # unknown terminal claiming TGP
-    assert graphics.choose_renderer("auto").name == "halfcell"
+def test_review_refuses_a_missing_path_a_file_and_no_terminal(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("IMGREVIEW_SESSION", None)
+    missing = tmp_path / "Pictures"
+    run = subprocess.run([sys.executable, "-m", "imgreview", "review", str(missing)], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=60)
+    assert run.returncode == 2 and "does not exist" in run.stderr
+    assert not missing.exists()  # nothing created
+    picture = save(scene(1), tmp_path / "one.jpg")
+    run = subprocess.run([sys.executable, "-m", "imgreview", "review", str(picture)], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=60)
+    assert run.returncode == 2 and "must be a folder" in run.stderr
+    assert not (tmp_path / ".imgreview").exists()
+    root = make_dataset(tmp_path / "data")
+    run = subprocess.run([sys.executable, "-m", "imgreview", "review", str(root)], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=60)
+    assert run.returncode == 2 and "needs a terminal" in run.stderr  # refused at once, not spinning
+    assert not (root / ".imgreview" / "scan.json").exists()  # nothing scanned
 
 
 def test_thumbnail_cache_is_bounded_and_survives_broken_files(tmp_path: Path) -> None:

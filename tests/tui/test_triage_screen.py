@@ -12,7 +12,7 @@ from imgreview.session.folder import Session
 from imgreview.settings import ScanSettings
 from imgreview.triage.items import load_items
 from imgreview.triage.state import TriageState
-from imgreview.tui.graphics import choose_renderer
+from imgreview.tui.pictures import Canvas
 from imgreview.tui.screens.triage import LabelChooser, TriageScreen, TriageZoom
 from imgreview.tui.triage_app import TriageApp
 from imgreview.tui.widgets.triage_grid import TILE_HEIGHT, TILE_WIDTH
@@ -32,7 +32,7 @@ def triage(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     def make(read_only: bool = False) -> TriageApp:
         state = TriageState(load_items(session, session.load_result()), session.journal(read_only=read_only))
-        return TriageApp(state, choose_renderer("halfcell").widget, read_only=read_only)
+        return TriageApp(state, Canvas("halfcell"), read_only=read_only)
 
     return make, session
 

@@ -12,13 +12,13 @@ import pytest
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
 from imgreview.tui.app import ReviewApp
-from imgreview.tui.graphics import choose_renderer
 from imgreview.tui.keys import KEYS
+from imgreview.tui.pictures import Canvas
 from imgreview.tui.screens.confirm import ConfirmScreen
 from imgreview.tui.screens.help import HelpScreen, help_table
-from imgreview.tui.screens.zoom import FlipScreen, ZoomScreen
+from imgreview.tui.screens.zoom import CompareScreen, FlipScreen, ZoomScreen
 from imgreview.tui.state import ReviewState, order_groups
-from imgreview.tui.widgets.card import ImageCard
+from imgreview.tui.widgets.cards import CardGrid
 from imgreview.tui.widgets.group_list import GroupList
 from tests.helpers.imagegen import brightened, resized, save, scene
 
@@ -84,10 +84,11 @@ def review(tmp_path: Path):
     result = make_result(root)
     journal_path = tmp_path / "journal.jsonl"
 
-    def build(read_only: bool = False, prefer: tuple[str, ...] | None = None) -> ReviewApp:
+    def build(read_only: bool = False, prefer: tuple[str, ...] | None = None, advance: bool = False,
+              mode: str = "halfcell") -> ReviewApp:
         journal = Journal(journal_path, read_only=read_only)
-        state = ReviewState(result, journal, *([prefer] if prefer else []))
-        return ReviewApp(state, choose_renderer("halfcell"), read_only=read_only, notes=journal.warnings)
+        state = ReviewState(result, journal, prefer)
+        return ReviewApp(state, Canvas(mode), read_only=read_only, notes=journal.warnings, advance=advance)
 
     build.journal_path = journal_path  # type: ignore[attr-defined]
     build.result = result  # type: ignore[attr-defined]
@@ -101,8 +102,8 @@ def records(path: Path) -> list[dict]:
 
 
 def current_id(app: ReviewApp) -> str:
-    assert app.group is not None
-    return app.group.id
+    assert app.review.group is not None
+    return app.review.group.id
 
 
 async def settle(pilot, seconds: float = 0.0) -> None:
@@ -110,6 +111,20 @@ async def settle(pilot, seconds: float = 0.0) -> None:
     if seconds:
         await asyncio.sleep(seconds)
         await pilot.pause()
+
+
+async def pictures(app: ReviewApp, pilot) -> None:
+    for _ in range(200):
+        await pilot.pause()
+        if app.review.pictures_loaded:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("pictures did not load")
+
+
+def grid_text(app: ReviewApp) -> str:
+    grid = app.review.grid
+    return "\n".join(grid.render_line(y).text for y in range(grid.size.height))
 
 
 # ---------------------------------------------------------------------------- ordering and start
@@ -120,102 +135,131 @@ def test_conflict_and_leak_groups_come_first(tmp_path: Path) -> None:
     assert [g.id for g in order_groups(result.groups)] == ["g-conf", "g-leak", "g-exact", "g-near"]
 
 
-async def test_opens_at_first_undecided_group_and_shows_cards(review) -> None:
+async def test_opens_at_first_undecided_group_on_the_suggested_keeper(review) -> None:
     Journal(review.journal_path).decide([Change(m.path, m.digest, "keep") for m in review.result.groups[2].members],
                                         group="g-conf")
     app = review()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+        await pictures(app, pilot)
+        r = app.review
         assert current_id(app) == "g-leak"  # g-conf (first in order) is decided
-        cards = app.group_view.shown_cards
-        assert [c.member.path for c in cards] == [m.path for m in review.result.groups[3].members]
-        assert "1/4 groups decided" in str(app.query_one("#progress").render())
+        assert [c.member.path for c in r.grid.cards] == [m.path for m in review.result.groups[3].members]
+        assert "1/4 groups decided" in str(app.screen.query_one("#progress").render())
+        # focus starts on the suggested keeper (the full-size PNG, not the smaller JPEG)
+        assert r.state.suggested(r.current) == 0 and r.member == 0
+        text = grid_text(app)
+        assert "★ suggested" in text and "1 of 2" in text and "2 of 2" in text
+        assert "reference" not in text.lower()
 
 
-async def test_pictures_are_thumbnails_loaded_off_the_ui_thread(review) -> None:
+async def test_pictures_are_rendered_off_the_ui_thread_and_prefetched(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        for _ in range(50):
-            if all(c.picture.loaded for c in app.group_view.shown_cards):
+        await pictures(app, pilot)
+        r = app.review
+        assert app.thumbs.renders >= 2
+        image = app.thumbs.get(r.group.members[0].path, r.group.members[0].digest)
+        assert image is not None and max(image.size) <= 480  # a thumbnail, not the original
+        # the next group's pictures were rendered for its layout before it is shown
+        nxt = r.state.groups[r.order[1]]
+        cols, rows = r._box(r.order[1])
+        for _ in range(100):
+            if all(app.thumbs.member_picture(m.path, m.digest, cols, rows) is not None for m in nxt.members):
                 break
             await asyncio.sleep(0.05)
-        cards = app.group_view.shown_cards
-        assert cards and all(c.picture.loaded for c in cards)
-        image = cards[0].picture.query_one(".image").image
-        assert max(image.size) <= 480  # a thumbnail, not the original
-        # the next group was prefetched
-        nxt = app.state.groups[app.order[1]]
-        for _ in range(50):
-            if all(app.thumbs.get(m.path, m.digest) is not None for m in nxt.members):
-                break
-            await asyncio.sleep(0.05)
-        assert all(app.thumbs.get(m.path, m.digest) is not None for m in nxt.members)
+        await pilot.press("j")
+        assert r.pictures_loaded  # on screen with its pictures at once
 
 
 # ---------------------------------------------------------------------------- decisions
 
 
-async def test_keep_delete_toggle_and_image_focus(review) -> None:
+async def test_keep_delete_toggle_and_focus_keys_by_a_person(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        g = app.group
+        r = app.review
+        g = r.group
         assert g is not None and g.id == "g-conf"
-        await pilot.press("k")
-        await pilot.press("right", "d")
+        await pilot.press("y")  # keep the focused (suggested, first) picture
+        await pilot.press("l", "x")
         await settle(pilot)
         recs = records(review.journal_path)
-        assert [(r["action"], r["path"]) for r in recs] == [("keep", g.members[0].path), ("delete", g.members[1].path)]
-        assert all(r["by"] == "person" and r["group"] == "g-conf" for r in recs)
-        cards = app.group_view.shown_cards
-        assert cards[1].has_class("-delete") and cards[1].has_class("-focused")
-        assert app.state.status[app.current].decided
-        await pilot.press("space")  # delete -> keep
-        await pilot.press("left", "l", "h", "delete")  # back to first image; Del marks delete
+        assert [(r_["action"], r_["path"]) for r_ in recs] == [("keep", g.members[0].path),
+                                                              ("delete", g.members[1].path)]
+        assert all(r_["by"] == "person" and r_["group"] == "g-conf" for r_ in recs)
+        assert r.grid.cards[1].action == "delete" and r.grid.focus_index == 1
+        assert "DELETE" in grid_text(app)
+        assert r.state.status[r.current].decided
+        await pilot.press("t")  # delete -> keep
+        await pilot.press("h", "delete")  # back to the first picture; Del marks delete
         await settle(pilot)
         recs = records(review.journal_path)
-        assert [(r["action"], r["path"]) for r in recs[2:]] == [("keep", g.members[1].path),
-                                                               ("delete", g.members[0].path)]
+        assert [(r_["action"], r_["path"]) for r_ in recs[2:4]] == [("keep", g.members[1].path),
+                                                                   ("delete", g.members[0].path)]
+
+
+async def test_delete_in_a_pair_keeps_the_other(review) -> None:
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        g = app.review.group
+        await pilot.press("d")
+        await settle(pilot)
+        recs = records(review.journal_path)
+        assert {r_["path"]: r_["action"] for r_ in recs} == {g.members[0].path: "delete", g.members[1].path: "keep"}
+        assert len({r_["batch"] for r_ in recs}) == 1
 
 
 async def test_keep_only_this(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n", "n", "n")  # g-near
+        await pilot.press("G")  # g-near
         assert current_id(app) == "g-near"
         await pilot.press("l", "o")
         await settle(pilot)
         recs = records(review.journal_path)
-        assert len({r["batch"] for r in recs}) == 1
-        g = app.group
-        assert {r["path"]: r["action"] for r in recs} == {
-            g.members[0].path: "delete", g.members[1].path: "keep", g.members[2].path: "delete"}
+        assert len({r_["batch"] for r_ in recs}) == 1
+        g = app.review.group
+        kept = [r_["path"] for r_ in recs if r_["action"] == "keep"]
+        assert len(kept) == 1 and kept[0] == g.members[app.review.member].path
 
 
-async def test_accept_suggestion_uses_prefer_order(review) -> None:
+async def test_accept_is_a_persons_decision(review) -> None:
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        await pilot.press("G")  # g-near: original PNG, a half-size JPEG and a brightened JPEG
+        await pictures(app, pilot)
+        assert app.review.state.suggested(app.review.current) == 0
+        await pilot.press("a")
+        await settle(pilot)
+        recs = records(review.journal_path)
+        keep = [r_["path"] for r_ in recs if r_["action"] == "keep"]
+        assert keep == [app.review.group.members[0].path]
+        assert all(r_["by"] == "person" for r_ in recs)  # a key pressed by a person
+
+
+async def test_accept_with_prefer_rules(review) -> None:
     app = review(prefer=("smallest", "pixels", "size", "oldest", "shortest"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("end")  # g-near: the smallest file is the half-size JPEG
-        assert current_id(app) == "g-near"
         await pilot.press("a")
         await settle(pilot)
-        recs = records(review.journal_path)
-        keep = [r["path"] for r in recs if r["action"] == "keep"]
-        assert keep == [app.group.members[1].path]
-        assert all(r["by"] == "rule" and r["rule"].startswith("prefer:smallest") for r in recs)
-        assert "suggested keeper" in str(app.group_view.shown_cards[1].facts.render())
+        keep = [r_["path"] for r_ in records(review.journal_path) if r_["action"] == "keep"]
+        assert keep == [app.review.group.members[1].path]
 
 
-async def test_accept_all_exact_asks_first(review) -> None:
+async def test_accept_all_exact_asks_first_and_skips_conflicts_and_leaks(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("A")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
+        assert "label conflict or a split leak" in app.screen.question
         await pilot.press("n")
         await settle(pilot)
         assert records(review.journal_path) == []
@@ -224,14 +268,13 @@ async def test_accept_all_exact_asks_first(review) -> None:
         await pilot.press("y")
         await settle(pilot)
         recs = records(review.journal_path)
-        assert len({r["batch"] for r in recs}) == 1  # one undoable batch
-        assert {r["group"] for r in recs} == {"g-exact", "g-conf"}  # only exact groups
-        assert sorted(r["action"] for r in recs) == ["delete", "delete", "keep", "keep"]
-        assert app.state.decided_groups == 2
+        assert len({r_["batch"] for r_ in recs}) == 1  # one undoable batch
+        assert {r_["group"] for r_ in recs} == {"g-exact"}  # g-conf (exact, label conflict) is left alone
+        assert all(r_["by"] == "person" for r_ in recs)
+        assert app.review.state.decided_groups == 1
         await pilot.press("u")  # one undo takes the whole batch back
         await settle(pilot)
-        assert app.state.decided_groups == 0
-        assert app.state.delete_files == 0
+        assert app.review.state.decided_groups == 0
 
 
 async def test_not_duplicates_keeps_all_and_records_distinct(review) -> None:
@@ -242,161 +285,268 @@ async def test_not_duplicates_keeps_all_and_records_distinct(review) -> None:
         await settle(pilot)
         recs = records(review.journal_path)
         assert recs[0]["action"] == "distinct" and recs[0]["group"] == "g-conf"
-        assert [r["action"] for r in recs[1:]] == ["keep", "keep"]
-        assert Journal(review.journal_path).distinct_pairs() == {("dc", "dc")} or \
-            frozenset({"dc"}) in Journal(review.journal_path).distinct
-        assert app.state.status[app.current].distinct
-        assert "NOT duplicates" in str(app.query_one("#group-title").render())
+        assert [r_["action"] for r_ in recs[1:]] == ["keep", "keep"]
+        r = app.review
+        assert r.state.status[r.current].distinct
+        assert "NOT duplicates" in str(app.screen.query_one("#group-title").render())
 
 
-async def test_undo_and_redo(review) -> None:
+async def test_auto_advance_after_a_group_is_decided(review) -> None:
+    app = review(advance=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current_id(app) == "g-conf"
+        await pilot.press("a")  # decided: on to the next undecided group
+        await settle(pilot)
+        assert current_id(app) == "g-leak"
+        await pilot.press("d")  # a pair: delete one keeps the other, decided, on again
+        await settle(pilot)
+        assert current_id(app) == "g-exact"
+        await pilot.press("G")  # g-near, three files: one decision does not finish it
+        await pilot.press("y")
+        await settle(pilot)
+        assert current_id(app) == "g-near"
+        assert app.review.state.status[app.review.current].touched
+        assert "partly decided" in str(app.screen.query_one("#group-title").render())
+        from imgreview.tui.widgets.group_list import row_text
+        assert row_text(app.review.state, app.review.current).startswith("◐")
+        await pilot.press("l", "d", "l", "d")  # the last undecided file: decided, on to g-exact
+        await settle(pilot)
+        assert current_id(app) == "g-exact"
+
+
+async def test_undo_jumps_to_the_group_it_changed_and_says_so(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        assert app.state.delete_files == 1
+        r = app.review
+        assert r.state.delete_files == 1
+        await pilot.press("G")
+        assert current_id(app) == "g-near"
         await pilot.press("u")
         await settle(pilot)
-        assert app.state.delete_files == 0 and app.state.decided_groups == 0
+        assert current_id(app) == "g-conf"  # where the undone decision was
+        assert r.state.delete_files == 0 and r.state.decided_groups == 0
+        assert any("Undone" in n.message and "g-conf" in n.message for n in app._notifications)
         await pilot.press("ctrl+r")
         await settle(pilot)
-        assert app.state.delete_files == 1
+        assert r.state.delete_files == 1
         await pilot.press("u", "U")
         await settle(pilot)
-        assert app.state.delete_files == 1
-        recs = records(review.journal_path)
-        assert [("undoes" in r, "redoes" in r) for r in recs if r["path"].endswith("cat/c.png")] == [
-            (False, False), (True, False), (False, True), (True, False), (False, True)]
-    # replay gives the same state
-    assert Journal(review.journal_path).action_for(app.group.members[1].path, "dc") == "delete"
+        assert r.state.delete_files == 1
 
 
 async def test_read_only_records_nothing(review) -> None:
     app = review(read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("k", "a", "s")
+        await pilot.press("y", "a", "s")
         await settle(pilot)
         assert records(review.journal_path) == []
-        assert "READ-ONLY" in str(app.query_one("#progress").render())
+        assert "READ-ONLY" in str(app.screen.query_one("#progress").render())
         assert any("not recorded" in n.message.lower() for n in app._notifications)
 
 
 # ---------------------------------------------------------------------------- moving and filters
 
 
-async def test_group_navigation_keys(review) -> None:
+async def test_group_navigation_keys_vim_and_pager(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         seen = [current_id(app)]
-        for key in ("n", "down", "n", "n", "p", "up", "home", "end"):
+        for key in ("j", "down", "n", "k", "up", "p", "G", "g", "space", "end", "home"):
             await pilot.press(key)
             seen.append(current_id(app))
-        assert seen == ["g-conf", "g-leak", "g-exact", "g-near", "g-near", "g-exact", "g-leak", "g-conf", "g-near"]
-        assert app.group_list.cursor == 3
+        assert seen == ["g-conf", "g-leak", "g-exact", "g-near", "g-exact", "g-leak", "g-conf", "g-near",
+                        "g-conf", "g-leak", "g-near", "g-conf"]
 
 
 async def test_next_undecided_skips_decided_groups(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("n", "a")  # decide g-leak
-        await pilot.press("home")
+        await pilot.press("j", "a")  # decide g-leak
+        await pilot.press("g")
         await pilot.press("tab")
         assert current_id(app) == "g-exact"  # g-leak is decided
         await pilot.press("shift+tab")
         assert current_id(app) == "g-conf"
 
 
-async def test_filters(review) -> None:
+async def test_find_jumps_to_a_path(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"b_bright", "enter")
+        await settle(pilot)
+        assert current_id(app) == "g-near"
+        assert app.review.group.members[app.review.member].path.endswith("b_bright.jpg")
+
+
+async def test_filters_keep_the_place(review) -> None:
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        r = app.review
         await pilot.press("a")  # decide g-conf
+        await pilot.press("G", "l")  # g-near, second picture
         await pilot.press("2")
-        assert app.filter == "undecided"
-        assert [app.state.groups[gi].id for gi in app.order] == ["g-leak", "g-exact", "g-near"]
-        assert app.group_list.option_count == 3
-        await pilot.press("3")
-        assert [app.state.groups[gi].id for gi in app.order] == ["g-conf"]
-        await pilot.press("4")
-        assert [app.state.groups[gi].id for gi in app.order] == ["g-conf"]
+        assert r.filter == "undecided"
+        assert [r.state.groups[gi].id for gi in r.order] == ["g-leak", "g-exact", "g-near"]
+        assert current_id(app) == "g-near" and r.member == 1  # still here
+        await pilot.press("3")  # g-near is not decided: the nearest decided group
+        assert [r.state.groups[gi].id for gi in r.order] == ["g-conf"]
+        assert current_id(app) == "g-conf"
         await pilot.press("5")
-        assert [app.state.groups[gi].id for gi in app.order] == ["g-leak"]
-        assert current_id(app) == "g-leak"
-        await pilot.press("v")  # cycles back to all
-        assert app.filter == "all" and len(app.order) == 4
+        assert [r.state.groups[gi].id for gi in r.order] == ["g-leak"]
+        await pilot.press("v")  # cycles back to all, still on g-leak
+        assert r.filter == "all" and len(r.order) == 4 and current_id(app) == "g-leak"
 
 
-async def test_group_list_click_opens_group(review) -> None:
+async def test_group_list_click_and_card_click(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.click(GroupList, offset=(5, 2))  # third row
         await settle(pilot)
         assert current_id(app) == "g-exact"
-        await pilot.click(ImageCard, offset=(5, 5))
+        grid = app.review.grid
+        second = grid._placed[1].region
+        await pilot.click(CardGrid, offset=(second.x + 3, second.y + 3))
         await settle(pilot)
-        assert app.group_view.focused_member == 0
+        assert app.review.member == 1
+        await pilot.click(CardGrid, offset=(second.x + 3, second.y + 3), times=2)
+        await settle(pilot)
+        assert isinstance(app.screen, ZoomScreen)
 
 
-async def test_panel_toggle_and_narrow_terminal(review) -> None:
+async def test_narrow_terminal_hides_the_list_and_keeps_help_and_quit(review) -> None:
     app = review()
-    async with app.run_test(size=(60, 24)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pictures(app, pilot)
+        r = app.review
+        assert not r.group_list.display  # 80 columns: the list hides itself
+        footer = " ".join(str(w.render()) for w in app.screen.query("FooterKey"))
+        assert "help" in footer and "quit" in footer
+        await pilot.press("G")  # three cards fit next to each other or in a grid, all on screen
+        await pictures(app, pilot)
+        assert sorted(r.grid.shown_members()) == [0, 1, 2]
+        await pilot.press("b")  # the list on demand
         await settle(pilot)
-        await pilot.press("b")
-        assert not app.group_list.display
-        await pilot.press("end", "l", "l")  # 3 cards in a narrow window: the strip scrolls
+        assert r.group_list.display
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.group_view.focused_member == 2
-        await pilot.press("k")
+        assert app.review.group_list.display
+
+
+async def test_big_group_pages_with_the_star_pinned(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    base = scene(7, (320, 200))
+    members = []
+    for k in range(10):
+        p = save(resized(base, 1.0 if k == 6 else 0.9), root / f"p{k}.png")
+        members.append(_member(p, root, f"d{k}", distance=k))
+    result = ScanResult(roots=[str(root)], settings={}, stats={},
+                        groups=[Group("g-big", "near", 9, members[0].path, members)], errors=[])
+    app = ReviewApp(ReviewState(result, Journal(tmp_path / "j.jsonl")), Canvas("halfcell"), advance=False)
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        assert records(review.journal_path)[-1]["path"] == app.group.members[2].path
+        r = app.review
+        assert r.state.suggested(0) == 6 and r.member == 6  # the only full-size copy
+        shown = r.grid.shown_members()
+        assert len(shown) < 10 and shown[0] == 6
+        for _ in range(9):
+            await pilot.press("l")
+            assert 6 in r.grid.shown_members()  # the ★ never leaves the screen
+            assert r.member in r.grid.shown_members()
+
+
+# ---------------------------------------------------------------------------- cards
+
+
+async def test_missing_and_unreadable_files_say_so_on_the_card(review) -> None:
+    g = review.result.groups[1]  # g-near
+    Path(g.members[1].path).unlink()
+    Path(g.members[2].path).write_bytes(b"\xff\xd8 not a jpeg any more")
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("G")
+        await pictures(app, pilot)
+        await settle(pilot, 0.1)
+        text = grid_text(app)
+        assert "MISSING SINCE THE SCAN" in text
+        assert "unreadable" in text
+
+
+async def test_stale_decision_is_shown_not_applied(review) -> None:
+    g = review.result.groups[2]  # g-conf, first on screen
+    Journal(review.journal_path).decide([Change(g.members[0].path, "old-content", "delete")], group="g-conf")
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        r = app.review
+        assert current_id(app) == "g-conf"
+        assert r.grid.cards[0].action == "stale"
+        assert "STALE" in grid_text(app)
+        assert r.state.delete_files == 0  # not silently applied
+        assert not r.state.status[r.current].decided
 
 
 # ---------------------------------------------------------------------------- screens
 
 
-async def test_zoom_flip_help_screens(review) -> None:
+async def test_zoom_flip_compare_help_screens(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        r = app.review
         await pilot.press("z")
         await settle(pilot)
         assert isinstance(app.screen, ZoomScreen)
         text = str(app.screen.query_one("#zoom-text").render())
-        assert "label cat" in text and "digest" in text
-        # review keys are off under a full screen, zoom's own keys work
-        await pilot.press("l", "d")
+        assert "cat/train" in text and "digest" in text
+        await pilot.press("l", "d")  # zoom's own keys (in a pair: the other is kept)
         await settle(pilot)
-        assert records(review.journal_path)[-1]["path"] == app.state.groups[app.current].members[1].path
-        await pilot.press("n")  # not a zoom key: must not move the group behind
+        deleted = [r_["path"] for r_ in records(review.journal_path) if r_["action"] == "delete"]
+        assert deleted == [r.state.groups[r.current].members[1].path]
+        await pilot.press("j")  # not a zoom key: must not move the group behind
         assert current_id(app) == "g-conf"
         await pilot.press("escape")
         await settle(pilot)
-        assert app.screen is app.screen_stack[0]
-        assert app.group_view.focused_member == 1  # zoom left off at image 2
+        assert app.screen is r
+        assert r.member == 1  # zoom left off at picture 2
         await pilot.press("f")
         await settle(pilot)
         assert isinstance(app.screen, FlipScreen)
         flip = app.screen
-        first = flip.shown()
-        flip.action_swap()
-        assert flip.shown() != first
-        await pilot.press("space")
+        await pilot.press("space")  # pause
         assert flip.paused
+        first = flip.shown()
+        await pilot.press("full_stop")  # `.` swaps even when paused
+        assert flip.shown() != first
+        await pilot.press("full_stop")
+        assert flip.shown() == first
+        await pilot.press("escape")
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
         await pilot.press("escape")
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         help_text = help_rendered()
         assert all(k.help in help_text for k in KEYS)  # every key is documented
-        await pilot.press("k")  # not recorded while help is open
+        await pilot.press("y")  # not recorded while help is open
         await pilot.press("question_mark")
         await settle(pilot)
-        assert len(records(review.journal_path)) == 1
+        assert len(records(review.journal_path)) == 2
 
 
 async def test_full_screens_are_opaque(review) -> None:
@@ -409,18 +559,8 @@ async def test_full_screens_are_opaque(review) -> None:
             await settle(pilot)
             assert isinstance(app.screen, cls)
             assert app.screen.styles.background.a == 1.0
-            assert not app.screen.is_modal or app.screen.styles.background.a == 1.0
             await pilot.press("escape")
             await settle(pilot)
-
-
-async def test_double_click_zooms(review) -> None:
-    app = review()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.click(ImageCard, offset=(5, 5), times=2)
-        await settle(pilot)
-        assert isinstance(app.screen, ZoomScreen)
 
 
 async def test_quit_key(review) -> None:
@@ -435,20 +575,6 @@ async def test_quit_key(review) -> None:
 # ---------------------------------------------------------------------------- journal edge cases
 
 
-async def test_stale_decision_is_shown_not_applied(review) -> None:
-    g = review.result.groups[2]  # g-conf, first on screen
-    Journal(review.journal_path).decide([Change(g.members[0].path, "old-content", "delete")], group="g-conf")
-    app = review()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert current_id(app) == "g-conf"
-        card = app.group_view.shown_cards[0]
-        assert card.has_class("-stale")
-        assert "STALE" in str(card.facts.render())
-        assert app.state.delete_files == 0  # not silently applied
-        assert not app.state.status[app.current].decided
-
-
 async def test_truncated_journal_is_replayed_with_a_warning(review) -> None:
     g = review.result.groups[2]
     Journal(review.journal_path).decide([Change(g.members[1].path, "dc", "delete")], group="g-conf")
@@ -457,9 +583,9 @@ async def test_truncated_journal_is_replayed_with_a_warning(review) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.state.delete_files == 1
+        assert app.review.state.delete_files == 1
         assert any("truncated" in n.message for n in app._notifications)
-        await pilot.press("k")  # new decisions still append cleanly
+        await pilot.press("y")  # new decisions still append cleanly
         await settle(pilot)
     j = Journal(review.journal_path)
     assert j.action_for(g.members[0].path, "dc") == "keep"
@@ -470,19 +596,35 @@ async def test_journal_failure_is_reported(review, tmp_path: Path) -> None:
     app = review()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        app.state.journal.path = tmp_path / "missing-dir" / "journal.jsonl"  # cannot be written
-        await pilot.press("k")
+        app.review.state.journal.path = tmp_path / "missing-dir" / "journal.jsonl"  # cannot be written
+        await pilot.press("y")
         await settle(pilot)
         assert any("NOT recorded" in n.message for n in app._notifications)
-        assert app.state.decided_groups == 0
+        assert app.review.state.decided_groups == 0
 
 
 async def test_empty_state(tmp_path: Path) -> None:
     result = ScanResult(roots=[str(tmp_path)], settings={}, stats={}, groups=[], errors=[])
-    app = ReviewApp(ReviewState(result, Journal(tmp_path / "j.jsonl")), choose_renderer("halfcell"))
+    app = ReviewApp(ReviewState(result, Journal(tmp_path / "j.jsonl")), Canvas("halfcell"))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.query_one("#empty").display
-        await pilot.press("n", "k", "a", "tab", "z", "f", "u")  # nothing breaks, nothing recorded
+        assert "No duplicate groups here" in grid_text(app)
+        await pilot.press("j", "y", "a", "tab", "z", "f", "c", "u", "A")  # nothing breaks, nothing recorded
         await settle(pilot)
         assert not (tmp_path / "j.jsonl").exists()
+
+
+async def test_sixel_pictures_are_drawn_after_their_cells(review) -> None:
+    """Sixel: every picture cell is written as a space in the frame, then the picture, once per picture."""
+    from textual.geometry import Region
+
+    app = review(mode="sixel")
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        grid = app.review.grid
+        strips = grid.render_lines(Region(0, 0, grid.size.width, grid.size.height))
+        sixels = [(y, seg.text) for y, st in enumerate(strips) for seg in st if "\x1bP" in seg.text]
+        assert len(sixels) == len(grid.shown_members())
+        for (y, text), placed in zip(sorted(sixels), sorted(grid._placed, key=lambda p: p.picture.bottom)):
+            assert y == placed.picture.bottom - 1  # on the picture's last line
+            assert text.startswith("\x1b7") and text.endswith("\x1b8")  # the cursor comes back

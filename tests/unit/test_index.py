@@ -70,6 +70,7 @@ def test_exact_engine_property(values: list[int], t: int) -> None:
     assert exact_pairs(h, 64, t).as_set() == brute_force(h, t)
 
 
+@pytest.mark.slow
 def test_ngt_recall_against_exact_at_default_threshold() -> None:
     h = clustered_hashes(20_000, seed=1)
     exact = exact_pairs(h, 64, 10).as_set()

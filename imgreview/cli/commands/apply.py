@@ -10,10 +10,15 @@ from imgreview.cli.options import (
     fail,
     find_session,
 )
-from imgreview.errors import UsageError
+from imgreview.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from imgreview.quarantine import ApplyReport, Move, QuarantineError, apply
 from imgreview.session.folder import SessionError
 from imgreview.text import display_path, human_bytes
+
+EXIT_STATUS = ("exit status: 0 every file of the delete list was moved (or nothing was left to do); 1 some were "
+               "not moved (each listed with its reason; held-back and stale decisions do not count); 2 refused "
+               "before anything changed (bad arguments, an unusable session or quarantine, another apply or "
+               "restore running); 130 interrupted. restore uses the same codes.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     "read again first and skipped if it changed since it was decided. Nothing is deleted: "
                     "`imgreview restore DIR/imgreview-manifest.jsonl` moves everything back; empty DIR "
                     "yourself when satisfied. Rerunning finishes an interrupted apply; a second run is a no-op.",
+        epilog=EXIT_STATUS,
     )
     add_session_lookup_option(p)
     p.add_argument("--move-to", metavar="DIR", required=True, help="quarantine folder (created if needed)")
@@ -74,7 +80,5 @@ def run(args: argparse.Namespace) -> int:
         report = apply(session, args.move_to, dry_run=args.dry_run, on_move=moved, relabel=args.relabel)
     except (QuarantineError, SessionError) as exc:
         return fail(str(exc))
-    except OSError as exc:
-        return fail(f"cannot write the quarantine: {exc.strerror or exc}", 1)
     print_summary(report, args.quiet)
-    return 0
+    return EXIT_PROBLEMS if report.incomplete else EXIT_OK

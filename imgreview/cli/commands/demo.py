@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help=f"where to write the dataset (default: ./{DEFAULT_DIR})")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0: always the same pictures)")
     p.add_argument("--no-review", action="store_true", help="only write the dataset")
-    p.add_argument("--graphics", choices=GRAPHICS, default="auto", help="how pictures are drawn (see review)")
+    p.add_argument("--graphics", choices=GRAPHICS, default="auto", help="how pictures are drawn (default: auto-detect; see review)")
     p.set_defaults(func=run)
 
 

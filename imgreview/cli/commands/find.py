@@ -8,7 +8,7 @@ import os
 import sys
 
 from imgreview.cli.options import (
-    add_session_option,
+    add_session_lookup_option,
     fail,
     find_session,
     open_session,
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--in", dest="root", metavar="ROOT",
                    help="the scanned folder whose session to use (default: --session, $IMGREVIEW_SESSION, "
                         "else the nearest .imgreview/ in the current folder or a parent)")
-    add_session_option(p)
+    add_session_lookup_option(p)
     p.add_argument("-t", "--threshold", type=int, metavar="BITS",
                    help="largest Hamming distance (default: the scan's threshold)")
     p.add_argument("--json", action="store_true", help="print matches as JSON lines")

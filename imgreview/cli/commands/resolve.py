@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from imgreview.cli.options import add_session_option, fail, find_session
+from imgreview.cli.options import add_session_lookup_option, fail, find_session
 from imgreview.decisions.keeper import RULES, parse_prefer
 from imgreview.decisions.resolve import (
     CONFLICT_MODES,
@@ -16,7 +16,7 @@ from imgreview.decisions.resolve import (
 )
 from imgreview.errors import UsageError
 from imgreview.session.folder import SessionError
-from imgreview.session.journal import Journal, JournalError
+from imgreview.session.journal import JournalError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="copies in two or more splits: skip, drop-all, or keep-train (keep one copy in the "
                         "first of train/val/test, delete the others); default: like --conflicts")
     p.add_argument("-n", "--dry-run", action="store_true", help="show what would be decided, write nothing")
-    add_session_option(p)
+    add_session_lookup_option(p)
     p.set_defaults(func=run)
 
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, UsageError, SessionError) as exc:
         return fail(str(exc))
     try:
-        journal = Journal(session.journal_path, read_only=args.dry_run)
+        journal = session.journal(read_only=args.dry_run)
         for warning in journal.warnings:
             print(f"imgreview: warning: {warning}", file=sys.stderr)
         plan = plan_exact(result, journal, options)

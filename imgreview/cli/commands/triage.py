@@ -21,8 +21,8 @@ from imgreview.triage.embed import EmbeddingCache, parse_extractor
 from imgreview.triage.items import TriageSet, load_items
 from imgreview.triage.state import TriageState
 from imgreview.triage.suggest import MODELS
+from imgreview.vocab import GRAPHICS_MODES as GRAPHICS
 
-GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "none")
 DEFAULT_TOP = 30
 
 
@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="folder(s) to scan first; without ROOT, reopen --session without rescanning")
     add_session_option(p)
     g = p.add_argument_group("triage options")
-    g.add_argument("--graphics", choices=GRAPHICS, default="auto", help="how pictures are drawn (as in review)")
+    g.add_argument("--graphics", choices=GRAPHICS, default="auto",
+                   help="how pictures are drawn, as in review (default auto)")
     g.add_argument("--label", metavar="LABEL", help="only this label (--suggest) or start at it (the grid)")
     g.add_argument("--suggest", action="store_true",
                    help="print the undecided pictures most likely unwanted, by a model trained on your marks "
@@ -56,11 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="with --accept-suggestions: the least probability to mark (default 0.9)")
     g.add_argument("--yes", action="store_true", help="with --accept-suggestions: confirm without asking")
     g.add_argument("--features", default="cheap", metavar="SPEC",
-                   help="features the suggestions learn from: 'cheap' (default: colour/texture statistics "
+                   help="features the suggestions learn from: 'cheap' (the default: colour/texture statistics "
                         "from the scan) or 'onnx:MODEL.onnx' (an image embedding model; needs "
                         "imgreview[embed])")
     g.add_argument("--model", choices=MODELS, default="auto",
-                   help="suggestion model: knn vote, logistic regression, or auto (default)")
+                   help="suggestion model: knn vote, logistic regression, or auto (default: auto)")
     g.add_argument("--read-only", action="store_true", help="look without marking")
     add_scan_options(p)
     p.set_defaults(func=run)
@@ -151,15 +152,15 @@ def _suggest(args: argparse.Namespace, state: TriageState) -> int:
 
 
 def _tui(args: argparse.Namespace, state: TriageState, read_only: bool) -> int:
-    from imgreview.tui.graphics import choose_renderer
+    from imgreview.tui.graphics import choose_canvas
 
-    renderer = choose_renderer(args.graphics)
+    canvas, note = choose_canvas(args.graphics)
     from imgreview.tui.triage_app import TriageApp
 
-    notes = [renderer.note] if renderer.note else []
+    notes = [note] if note else []
     if not state.items:
         return fail("no pictures to triage in this session")
-    app = TriageApp(state, renderer.widget, read_only=read_only, notes=notes,
+    app = TriageApp(state, canvas, read_only=read_only, notes=notes,
                     start_label=args.label)
     app.run()
     totals = state.totals()

@@ -27,6 +27,7 @@ import numpy as np
 from imgreview.scan.search.exact import (
     EXACT_BUDGET,
     choose_engine,
+    exact_cross_pairs,
     exact_pairs,
     plan_chunks,
 )
@@ -49,5 +50,5 @@ def find_pairs(
     raise ValueError(f"unknown engine {engine!r}")
 
 
-__all__ = ["EXACT_BUDGET", "NGT_EPSILON", "NGT_K", "NgtIndex", "Pairs", "Progress", "choose_engine", "exact_pairs",
+__all__ = ["EXACT_BUDGET", "NGT_EPSILON", "NGT_K", "NgtIndex", "Pairs", "Progress", "choose_engine", "exact_cross_pairs", "exact_pairs",
            "find_pairs", "hamming", "ngt_pairs", "plan_chunks", "to_words"]

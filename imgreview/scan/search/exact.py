@@ -103,6 +103,15 @@ class _ChunkTable:
         self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
 
 
+def _first_chunk_only(earlier: list[np.ndarray], radii: list[int], qi: np.ndarray, cand: np.ndarray,
+                     d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs that no earlier chunk finds (within its radius): each pair is reported once."""
+    first = np.ones(len(qi), dtype=bool)
+    for e, values in enumerate(earlier):
+        first &= np.bitwise_count(values[qi] ^ values[cand]) > radii[e]
+    return qi[first], cand[first], d[first]
+
+
 def exact_pairs(hashes: np.ndarray, nbits: int, threshold: int, progress: Progress | None = None,
                 batch: int = 1 << 12, workers: int = 0) -> Pairs:
     """All pairs within ``threshold`` bits by multi-index hashing; query blocks run on ``workers`` threads.
@@ -153,13 +162,8 @@ def exact_pairs(hashes: np.ndarray, nbits: int, threshold: int, progress: Progre
                 continue
             a_ids, b_ids, d = q_ids[q_pos[ok]], table.order[offsets[ok]], d[ok]
             qi, cand = np.minimum(a_ids, b_ids), np.maximum(a_ids, b_ids)
-            if c > 0 and len(qi):
-                # Report each pair once: only from the first chunk within its radius.
-                first_chunk = np.ones(len(qi), dtype=bool)
-                for e in range(c):
-                    diff = np.bitwise_count(chunks[e][qi] ^ chunks[e][cand])
-                    first_chunk &= diff > radii[e]
-                qi, cand, d = qi[first_chunk], cand[first_chunk], d[first_chunk]
+            if c > 0:
+                qi, cand, d = _first_chunk_only(chunks[:c], radii, qi, cand, d)
             if len(qi):
                 found.append((qi, cand, d))
         return found
@@ -197,3 +201,58 @@ def _flip_masks(width: int, radius: int) -> list[int]:
                 v |= 1 << b
             masks.append(v)
     return masks
+
+
+def exact_cross_pairs(targets: np.ndarray, queries: np.ndarray, nbits: int, threshold: int,
+                      batch: int = 1 << 12) -> Pairs:
+    """Every (query, target) within ``threshold`` bits: ``i`` indexes ``queries``, ``j`` ``targets``.
+
+    Multi-index hashing as in :func:`exact_pairs`, with the bucket tables built over the targets
+    only and probed by the queries (the variant hashes of :mod:`imgreview.scan.variants`), so the
+    work grows with (queries + targets), never with their product.
+    """
+    if len(targets) == 0 or len(queries) == 0:
+        return Pairs.empty()
+    targets = np.ascontiguousarray(targets, dtype=np.uint64)
+    queries = np.ascontiguousarray(queries, dtype=np.uint64)
+    m, _ = plan_chunks(len(targets) + len(queries), nbits, threshold)
+    radii = _radii(m, threshold)
+    bounds = _chunk_bounds(nbits, m)
+    t_chunks = [_extract_chunk(targets, lo, hi).astype(np.int32) for lo, hi in bounds]
+    q_chunks = [_extract_chunk(queries, lo, hi).astype(np.int32) for lo, hi in bounds]
+    out_i: list[np.ndarray] = []
+    out_j: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+    for c, (lo, hi) in enumerate(bounds):
+        table = _ChunkTable(t_chunks[c], targets, hi - lo)
+        masks = np.asarray(_flip_masks(hi - lo, radii[c]), dtype=np.int32)
+        for b0 in range(0, len(queries), batch):
+            q_vals = q_chunks[c][b0:b0 + batch]
+            nq = len(q_vals)
+            group = max(1, _BLOCK_ELEMENTS // nq)
+            for g0 in range(0, len(masks), group):
+                keys = (masks[g0:g0 + group, None] ^ q_vals[None, :]).ravel()
+                hit = np.flatnonzero(table.occupied[keys])
+                if len(hit) == 0:
+                    continue
+                keys = keys[hit]
+                cnt = table.counts[keys].astype(np.int64)
+                q_pos = np.repeat(hit % nq, cnt) + b0
+                ends = np.cumsum(cnt)
+                offsets = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - cnt - table.starts[keys], cnt)
+                d = hamming(queries[q_pos], table.sorted_hashes[offsets])
+                ok = np.flatnonzero(d <= threshold)
+                if len(ok) == 0:
+                    continue
+                qi, tj, d = q_pos[ok], table.order[offsets[ok]], d[ok]
+                first = np.ones(len(qi), dtype=bool)
+                for e in range(c):  # report each pair from the first chunk within its radius only
+                    first &= np.bitwise_count(q_chunks[e][qi] ^ t_chunks[e][tj]) > radii[e]
+                if first.any():
+                    out_i.append(qi[first])
+                    out_j.append(tj[first])
+                    out_d.append(d[first])
+    if not out_i:
+        return Pairs.empty()
+    return Pairs(np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64),
+                 np.concatenate(out_d).astype(np.int32))

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Center, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
@@ -26,9 +26,10 @@ from imgreview.text import human_bytes
 from imgreview.triage.items import Item
 from imgreview.triage.state import FILTER_LABELS, FILTERS, TriageState
 from imgreview.triage.suggest import SuggestError
+from imgreview.tui.pictures import Canvas, Rendered
 from imgreview.tui.thumbs import ZOOM_PIXELS, ThumbnailCache
-from imgreview.tui.widgets.card import make_picture
-from imgreview.tui.widgets.triage_grid import TILE_PIXELS, TileClicked, TriageGrid
+from imgreview.tui.widgets.picture import PictureView
+from imgreview.tui.widgets.triage_grid import PICTURE_CELLS, TILE_PIXELS, TileClicked, TriageGrid
 
 TRIAGE_KEYS: tuple[tuple[str, str, str, bool], ...] = (
     # keys, action, footer label, shown in the footer
@@ -70,11 +71,11 @@ class TriageScreen(Screen[None]):
             self.paths = paths
             self.batch = batch
 
-    def __init__(self, state: TriageState, widget_cls: Any, thumbs: ThumbnailCache, *,
+    def __init__(self, state: TriageState, canvas: Canvas, thumbs: ThumbnailCache, *,
                  read_only: bool = False, start: tuple[str, int] | None = None) -> None:
         super().__init__()
         self.state = state
-        self.widget_cls = widget_cls
+        self.canvas = canvas
         self.thumbs = thumbs
         self.read_only = read_only
         start = start or state.resume_point()
@@ -88,7 +89,7 @@ class TriageScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Static(id="triage-title")
-        yield TriageGrid(self.widget_cls, self.thumbs, id="triage-grid")
+        yield TriageGrid(self.canvas, self.thumbs, id="triage-grid")
         yield Footer()
 
     @property
@@ -137,10 +138,12 @@ class TriageScreen(Screen[None]):
                     tile.bind(None)
             self.grid.focus_slot(self.slot)
             self.update_title()
-        if self.widget_cls is None:
+        if not self.canvas.pictures:
             return  # no pictures: nothing to prefetch
-        nxt = self.view[self.first + cap:self.first + 2 * cap]
-        self.thumbs.prefetch(((self.state.items[i].path, self.state.items[i].digest) for i in nxt), TILE_PIXELS)
+        cols, rows = PICTURE_CELLS
+        for i in self.view[self.first + cap:self.first + 2 * cap]:  # rendered in the workers, ahead
+            it = self.state.items[i]
+            self.thumbs.request_member(it.path, it.digest, cols, rows, size=TILE_PIXELS)
 
     def update_title(self) -> None:
         labels = self.state.labels
@@ -300,7 +303,7 @@ class TriageScreen(Screen[None]):
         if i is not None:
             prob = self.state.probability
             self.app.push_screen(TriageZoom(self.state.items[i], self.state.mark_of(i), self.state.relabel_to(i),
-                                            float(prob[i]) if prob is not None else None, self.widget_cls,
+                                            float(prob[i]) if prob is not None else None, self.canvas,
                                             self.thumbs))
 
     def action_quit(self) -> None:
@@ -341,35 +344,42 @@ def item_facts(item: Item, mark: str, to: str | None, probability: float | None)
 class TriageZoom(Screen[None]):
     BINDINGS = [Binding("escape,z,q,enter", "close", "back")]
 
-    def __init__(self, item: Item, mark: str, to: str | None, probability: float | None, widget_cls: Any,
+    def __init__(self, item: Item, mark: str, to: str | None, probability: float | None, canvas: Canvas,
                  thumbs: ThumbnailCache) -> None:
         super().__init__()
         self.item = item
         self.text = item_facts(item, mark, to, probability)
-        self.widget_cls = widget_cls
+        self.canvas = canvas
         self.thumbs = thumbs
 
     def compose(self) -> ComposeResult:
         with Vertical(id="triage-zoom"):
-            yield Center(make_picture(self.widget_cls, classes="zoom-image"), id="triage-zoom-picture")
+            yield PictureView(self.canvas, id="triage-zoom-picture")
             with VerticalScroll(id="triage-zoom-facts"):
                 yield Static(self.text)
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.widget_cls is None:
+        self.call_after_refresh(self._load)
+
+    def _load(self) -> None:
+        view = self.query_one(PictureView)
+        if not self.canvas.pictures:
+            view.show(None, "(pictures off: --graphics none)")
             return
-        future = self.thumbs.request(self.item.path, self.item.digest, ZOOM_PIXELS)
-        image = self.query_one(".zoom-image")
+        cols, rows = view.box
+        future = self.thumbs.request_member(self.item.path, self.item.digest, cols, rows, size=ZOOM_PIXELS)
         if future.done():
-            image.image = future.result()  # type: ignore[attr-defined]
-        else:
-            async def wait() -> None:
-                import asyncio
+            view.show(future.result())
+            return
 
-                image.image = await asyncio.wrap_future(future)  # type: ignore[attr-defined]
+        async def wait() -> None:
+            import asyncio
 
-            self.run_worker(wait())
+            rendered: Rendered = await asyncio.wrap_future(future)
+            view.show(rendered)
+
+        self.run_worker(wait())
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -22,6 +22,7 @@ MARK_STYLE = {
     "distinct": ("≠", Style(color="cyan")),
     "stale": ("!", Style(color="yellow", bold=True)),
     "decided": ("✓", Style(color="green")),
+    "partly": ("◐", Style(color="yellow")),
     "undecided": ("·", Style(dim=True)),
 }
 FLAG_STYLE = Style(color="red", bold=True)
@@ -32,7 +33,8 @@ CURSOR_STYLE = Style(reverse=True, bold=True)
 def group_row(state: ReviewState, gi: int) -> list[Segment]:
     """The row's segments, without padding (also what the tests read)."""
     g, st = state.groups[gi], state.status[gi]
-    key = "distinct" if st.distinct else "stale" if st.stale else "decided" if st.decided else "undecided"
+    key = ("distinct" if st.distinct else "stale" if st.stale else "decided" if st.decided
+           else "partly" if st.touched else "undecided")
     mark, mark_style = MARK_STYLE[key]
     flags = ("C" if g.label_conflict else " ") + ("L" if g.split_leak else " ")
     segments = [Segment(mark, mark_style), Segment(f" {g.id} {g.kind:<5} {len(g.members):>3} "),
@@ -40,10 +42,6 @@ def group_row(state: ReviewState, gi: int) -> list[Segment]:
     if st.deletes:
         segments.append(Segment(f" −{st.deletes}", DELETE_STYLE))
     return segments
-
-
-def row_text(state: ReviewState, gi: int) -> str:
-    return "".join(s.text for s in group_row(state, gi))
 
 
 class GroupList(ScrollView, can_focus=False):
@@ -60,6 +58,11 @@ class GroupList(ScrollView, can_focus=False):
         self._row: dict[int, int] = {}
         self.cursor: int | None = None
         self._cache: dict[int, list[Segment]] = {}
+        self._base = Style()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = self.rich_style
 
     # ------------------------------------------------------------------ content
     def show(self, order: list[int]) -> None:
@@ -75,12 +78,11 @@ class GroupList(ScrollView, can_focus=False):
     def option_count(self) -> int:
         return len(self.order)
 
-    @property
-    def highlighted(self) -> int | None:
-        return self.cursor
-
     def row_of(self, gi: int) -> int | None:
         return self._row.get(gi)
+
+    def contains(self, gi: int) -> bool:
+        return gi in self._row
 
     def mark_current(self, gi: int) -> None:
         row = self._row.get(gi)
@@ -100,7 +102,7 @@ class GroupList(ScrollView, can_focus=False):
     def render_line(self, y: int) -> Strip:
         row = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base
         if row >= len(self.order):
             return Strip.blank(width, base)
         gi = self.order[row]

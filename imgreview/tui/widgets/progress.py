@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from imgreview.text import human_bytes
 from imgreview.tui.state import FILTER_LABELS, ReviewState
 
 
-class ProgressLine(Static):
+class TextLine(Widget, can_focus=False):
+    """A fixed-size line of text: updating it repaints it, and never asks for a new layout."""
+
+    DEFAULT_CSS = "TextLine { width: 1fr; height: 1; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._text: Text | str = ""
+
+    def update(self, text: Text | str) -> None:
+        self._text = text
+        self.refresh()
+
+    def render(self) -> Text | str:
+        return self._text
+
+
+class ProgressLine(TextLine):
     def show(self, state: ReviewState, position: int | None, shown: int, filter_name: str, renderer: str,
              read_only: bool) -> None:
         total = len(state)

@@ -13,17 +13,19 @@ from typing import Any
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.containers import Center, Container, Vertical
+from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.widget import Widget
 
 from imgreview.triage.items import Item
+from imgreview.tui.pictures import Canvas
 from imgreview.tui.thumbs import ThumbnailCache
-from imgreview.tui.widgets.card import make_picture
+from imgreview.tui.widgets.picture import PictureView
 
 TILE_PIXELS = 256  # longest side of a tile thumbnail
 TILE_WIDTH = 24  # cells, border included
 TILE_HEIGHT = 13
+PICTURE_CELLS = (TILE_WIDTH - 2, TILE_HEIGHT - 4)  # the picture area of a tile: inside the border, above the caption
 MARK_BADGES = {
     "unwanted": ("UNWANTED", "bold white on red"),
     "wanted": ("wanted", "bold black on green"),
@@ -79,16 +81,16 @@ class Caption(Widget):
 
 
 class Tile(Vertical):
-    def __init__(self, slot: int, widget_cls: Any, thumbs: ThumbnailCache) -> None:
+    def __init__(self, slot: int, canvas: Canvas, thumbs: ThumbnailCache) -> None:
         super().__init__(classes="tile")
         self.slot = slot
-        self.widget_cls = widget_cls
+        self.canvas = canvas
         self.thumbs = thumbs
         self.item: Item | None = None
         self.want: tuple[str, str] | None = None
         self.caption = Caption(classes="tile-caption")
         self.mark = ""
-        self.picture = Center(make_picture(widget_cls, classes="tile-image"), classes="tile-picture")
+        self.picture = PictureView(canvas, classes="tile-picture")
 
     def compose(self) -> ComposeResult:
         yield self.picture
@@ -107,22 +109,25 @@ class Tile(Vertical):
             self.mark = mark
         self.caption.show(caption(item, mark, to, probability, TILE_WIDTH - 4))
         key = (item.path, item.digest)
-        if self.want == key or self.widget_cls is None:
+        if self.want == key:
             return
         self.want = key
-        image = self.picture.query_one(".tile-image")
-        cached = self.thumbs.get(item.path, item.digest, TILE_PIXELS)
-        if cached is not None:
-            image.image = cached  # type: ignore[attr-defined]
+        if not self.canvas.pictures:
+            self.picture.show(None, "")
             return
-        image.image = None  # type: ignore[attr-defined]
-        future = self.thumbs.request(item.path, item.digest, TILE_PIXELS)
+        cols, rows = PICTURE_CELLS
+        cached = self.thumbs.member_picture(item.path, item.digest, cols, rows, size=TILE_PIXELS)
+        if cached is not None:
+            self.picture.show(cached)
+            return
+        self.picture.show(None, "…")
+        future = self.thumbs.request_member(item.path, item.digest, cols, rows, size=TILE_PIXELS)
         self.run_worker(self._wait(future, key), group=f"tile-{self.slot}", exclusive=True)
 
     async def _wait(self, future: Any, key: tuple[str, str]) -> None:
-        image = await asyncio.wrap_future(future)
+        rendered = await asyncio.wrap_future(future)
         if self.want == key:
-            self.picture.query_one(".tile-image").image = image  # type: ignore[attr-defined]
+            self.picture.show(rendered)
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
@@ -132,9 +137,9 @@ class Tile(Vertical):
 class TriageGrid(Container):
     """A grid of :class:`Tile`; :attr:`capacity` tiles fit the widget's current size."""
 
-    def __init__(self, widget_cls: Any, thumbs: ThumbnailCache, **kwargs: Any) -> None:
+    def __init__(self, canvas: Canvas, thumbs: ThumbnailCache, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.widget_cls = widget_cls
+        self.canvas = canvas
         self.thumbs = thumbs
         self.tiles: list[Tile] = []
         self.shape = (0, 0)
@@ -157,7 +162,7 @@ class TriageGrid(Container):
         self.styles.grid_size_rows = rows
         need = cols * rows
         if len(self.tiles) < need:
-            new = [Tile(k, self.widget_cls, self.thumbs) for k in range(len(self.tiles), need)]
+            new = [Tile(k, self.canvas, self.thumbs) for k in range(len(self.tiles), need)]
             self.tiles.extend(new)
             await self.mount_all(new)
         elif len(self.tiles) > need:

@@ -1,0 +1,231 @@
+"""Second stage: tell "the same shot, edited" from "another shot that looks alike".
+
+Perceptual hashes and small signatures cannot: two portraits framed alike on one backdrop, two
+snow textures, two crops of one photograph pass any global test. Copy detection therefore checks
+*local features with geometric verification* (OpenCV): ORB keypoints on a few-hundred-pixel
+decode, ratio-tested matches, a RANSAC similarity (rotation, scale, shift; mirrored first when the
+route says so), and then an *aligned comparison*: the first picture warped onto the second must
+correlate with it where they overlap. Same UI text in two letterbox screenshots, or the same logo
+on two pictures, give consistent matches but no aligned correlation; features are computed
+inside the trimmed picture (bars and frames left out) for the same reason.
+
+Features are computed only for files that are in a candidate pair, and cached by the scan.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from imgreview.scan.variants import trim_box
+
+FEATURE_SIDE = 480  # longest side of the decode the features are computed on
+SMALL_SIDE = 120  # longest side of the copy kept for the aligned comparison
+N_FEATURES = 600
+RATIO = 0.8  # Lowe's ratio test
+RANSAC_PIXELS = 6.0
+MIN_INLIERS = 12
+MIN_INLIER_RATIO = 0.15  # inliers / ratio-tested matches
+MIN_ALIGNED_CORRELATION = 0.6
+MIN_OVERLAP = 0.2  # overlap as a share of the smaller picture
+SCALE_RANGE = (1 / 12, 12)
+RECIPE = f"orb{N_FEATURES}-{FEATURE_SIDE}-v1"
+
+
+@dataclass(slots=True)
+class Features:
+    width: int  # of the feature decode
+    height: int
+    points: np.ndarray  # (K, 2) float32
+    descriptors: np.ndarray  # (K, 32) uint8
+    mirror_points: np.ndarray | None
+    mirror_descriptors: np.ndarray | None
+    small: np.ndarray  # (h, w) uint8, the picture at SMALL_SIDE
+    box: tuple[int, int, int, int]  # content box in feature coordinates (after trimming)
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        arrays: dict[str, Any] = {"meta": np.array([self.width, self.height, *self.box], dtype=np.int32),
+                                  "p": self.points, "d": self.descriptors, "s": self.small}
+        if self.mirror_points is not None and self.mirror_descriptors is not None:
+            arrays["mp"] = self.mirror_points
+            arrays["md"] = self.mirror_descriptors
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Features:
+        z = np.load(io.BytesIO(data))
+        meta = z["meta"].tolist()
+        mp = z["mp"] if "mp" in z.files else None
+        md = z["md"] if "md" in z.files else None
+        return cls(meta[0], meta[1], z["p"], z["d"], mp, md, z["s"], (meta[2], meta[3], meta[4], meta[5]))
+
+
+@dataclass(slots=True)
+class Match:
+    accepted: bool
+    matches: int = 0
+    inliers: int = 0
+    scale: float = 1.0
+    rotation: float = 0.0
+    mirror: bool = False
+    correlation: float = 0.0
+    crop: float = 1.0  # share of the larger picture's area that the overlap covers
+    reason: str = ""
+
+
+def _cv2() -> Any:
+    import cv2  # deferred: only scans with candidates pay for the import
+
+    cv2.setNumThreads(1)
+    return cv2
+
+
+def _orb(cv2: Any, grey: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    orb = cv2.ORB_create(nfeatures=N_FEATURES, fastThreshold=10, edgeThreshold=15, patchSize=15)
+    kp, des = orb.detectAndCompute(grey, mask)
+    pts = np.array([k.pt for k in kp], dtype=np.float32).reshape(-1, 2)
+    if des is None:
+        des = np.zeros((0, 32), dtype=np.uint8)
+    return pts, des
+
+
+def compute_features(rgb: Image.Image, mirrored: bool) -> Features:
+    """Features of an upright RGB picture (any size; it is brought to :data:`FEATURE_SIDE`)."""
+    cv2 = _cv2()
+    scale = FEATURE_SIDE / max(rgb.size)
+    size = (max(8, round(rgb.width * scale)), max(8, round(rgb.height * scale)))
+    grey_img = rgb.convert("L").resize(size, Image.Resampling.BILINEAR)
+    grey = np.ascontiguousarray(np.asarray(grey_img, dtype=np.uint8))
+    h, w = grey.shape
+    box = trim_box(grey) or (0, 0, w, h)
+    mask = np.zeros_like(grey)
+    mask[box[1]:box[3], box[0]:box[2]] = 255
+    pts, des = _orb(cv2, grey, mask)
+    mpts = mdes = None
+    if mirrored:
+        mpts, mdes = _orb(cv2, np.ascontiguousarray(grey[:, ::-1]), np.ascontiguousarray(mask[:, ::-1]))
+        mpts[:, 0] = (w - 1) - mpts[:, 0]  # back to unmirrored coordinates: the model then has det < 0
+    s = SMALL_SIDE / max(w, h)
+    small = np.asarray(grey_img.resize((max(4, round(w * s)), max(4, round(h * s))), Image.Resampling.BOX),
+                       dtype=np.uint8)
+    return Features(w, h, pts, des, mpts, mdes, small, box)
+
+
+def features_of_file(path: str, mirrored: bool) -> Features | None:
+    """Decode ``path`` at a few hundred pixels (upright, alpha over grey) and compute its features."""
+    from imgreview.scan.fingerprint import decode_upright
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            rgb = decode_upright(path, FEATURE_SIDE)
+        except Exception:
+            return None
+    if rgb is None:
+        return None
+    return compute_features(rgb, mirrored)
+
+
+def _similarity(m: np.ndarray) -> tuple[float, float, bool]:
+    a, b = float(m[0, 0]), float(m[0, 1])
+    c, d = float(m[1, 0]), float(m[1, 1])
+    det = a * d - b * c
+    scale = math.sqrt(abs(det))
+    mirror = det < 0
+    rotation = math.degrees(math.atan2(c, a if not mirror else -a)) if scale else 0.0
+    return scale, rotation, mirror
+
+
+def _aligned_correlation(fa: Features, fb: Features, model: np.ndarray) -> tuple[float, float, float]:
+    """Correlation of A warped onto B over their overlap; overlap share of the smaller and larger content."""
+    cv2 = _cv2()
+    sa = fa.small.shape[1] / fa.width
+    sb = fb.small.shape[1] / fb.width
+    # small_b <- feat_b <- feat_a <- small_a
+    m = np.vstack([model, [0, 0, 1]])
+    to_a = np.diag([1 / sa, 1 / sa, 1.0])
+    from_b = np.diag([sb, sb, 1.0])
+    full = (from_b @ m @ to_a)[:2]
+    hb, wb = fb.small.shape
+    warped = cv2.warpAffine(fa.small.astype(np.float32), full, (wb, hb), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=-1.0)
+    content_a = np.zeros(fa.small.shape, dtype=np.float32)
+    ba = [round(v * sa) for v in fa.box]
+    content_a[ba[1]:max(ba[1] + 1, ba[3]), ba[0]:max(ba[0] + 1, ba[2])] = 1.0
+    overlap = cv2.warpAffine(content_a, full, (wb, hb), flags=cv2.INTER_NEAREST) > 0.5
+    bb = [round(v * sb) for v in fb.box]
+    inside_b = np.zeros_like(overlap)
+    inside_b[bb[1]:max(bb[1] + 1, bb[3]), bb[0]:max(bb[0] + 1, bb[2])] = True
+    overlap &= inside_b & (warped >= 0)
+    area = float(overlap.sum())
+    area_a = max(1.0, float(content_a.sum()) * (abs(np.linalg.det(full[:, :2]))))
+    area_b = max(1.0, float(inside_b.sum()))
+    share_small = area / min(area_a, area_b)
+    share_large = area / max(area_a, area_b)
+    if area < 16:
+        return 0.0, share_small, share_large
+    x = warped[overlap].astype(np.float64)
+    y = fb.small[overlap].astype(np.float64)
+    x -= x.mean()
+    y -= y.mean()
+    den = math.sqrt(float((x * x).sum() * (y * y).sum()))
+    return (float((x * y).sum()) / den if den > 1e-6 else 0.0), share_small, share_large
+
+
+def match_features(fa: Features, fb: Features, mirrored: bool) -> Match:
+    """Does B show A (mirrored first if ``mirrored``) up to a similarity transform and a crop?"""
+    cv2 = _cv2()
+    pa, da = (fa.mirror_points, fa.mirror_descriptors) if mirrored else (fa.points, fa.descriptors)
+    if pa is None or da is None or len(da) < MIN_INLIERS or len(fb.descriptors) < MIN_INLIERS:
+        return Match(False, reason="too few features")
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    knn = matcher.knnMatch(da, fb.descriptors, k=2)
+    good = [m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+    if len(good) < MIN_INLIERS:
+        return Match(False, matches=len(good), reason="too few matching features")
+    src = pa[[g.queryIdx for g in good]]
+    dst = fb.points[[g.trainIdx for g in good]]
+    if mirrored:
+        # estimateAffinePartial2D has no reflection: fit on mirrored source points, then fold the mirror in.
+        flip = np.array([[-1.0, 0, fa.width - 1], [0, 1, 0]])
+        src_m = src.copy()
+        src_m[:, 0] = (fa.width - 1) - src_m[:, 0]
+        model, inl = cv2.estimateAffinePartial2D(src_m, dst, method=cv2.RANSAC,
+                                                 ransacReprojThreshold=RANSAC_PIXELS, maxIters=2000,
+                                                 confidence=0.995, refineIters=10)
+        if model is not None:
+            model = model @ np.vstack([flip, [0, 0, 1]])
+    else:
+        model, inl = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS,
+                                                 maxIters=2000, confidence=0.995, refineIters=10)
+    if model is None:
+        return Match(False, matches=len(good), reason="no consistent geometry")
+    inliers = int(inl.sum())
+    scale, rotation, mirror = _similarity(model)
+    result = Match(False, matches=len(good), inliers=inliers, scale=round(scale, 3), rotation=round(rotation, 1),
+                   mirror=mirror)
+    if inliers < MIN_INLIERS or inliers < MIN_INLIER_RATIO * len(good):
+        result.reason = "too few geometric inliers"
+        return result
+    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        result.reason = "implausible scale"
+        return result
+    corr, share_small, share_large = _aligned_correlation(fa, fb, model)
+    result.correlation = round(corr, 3)
+    result.crop = round(min(1.0, share_large), 3)
+    if share_small < MIN_OVERLAP:
+        result.reason = "too little overlap"
+        return result
+    if corr < MIN_ALIGNED_CORRELATION:
+        result.reason = "aligned pictures differ"
+        return result
+    result.accepted = True
+    return result

@@ -1,0 +1,121 @@
+"""Pictures drawn for a cell area, rendered in worker threads and cached.
+
+A *rendered picture* is everything the UI thread needs to put a thumbnail on screen: for
+half-cell pictures one :class:`~textual.strip.Strip` per text row (two pixels per cell, upper
+half block), for Sixel one DCS string plus the cells it covers. Rendering happens in the
+thumbnail cache's worker pool (see :mod:`imgreview.tui.thumbs`); the widgets only look pictures
+up, so a group change costs one repaint and no image work on the UI thread.
+
+Sixel pictures are encoded by :mod:`imgreview.tui.sixel` (dithered, one pass per colour) and
+sized so they never exceed the terminal's Sixel limit and end on a whole six-pixel band inside
+their cells (a band reaching into the row below scrolls the screen when that row is the last).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image, ImageEnhance
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+
+from imgreview.tui.sixel import encode as sixel_encode
+
+MODES = ("sixel", "halfcell", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Canvas:
+    """How pictures are drawn: ``mode``, pixels per cell, Sixel limits and colour registers."""
+
+    mode: str = "halfcell"  # sixel | halfcell | none
+    cell: tuple[int, int] = (10, 20)
+    sixel_max: tuple[int, int] = (0, 0)  # (0, 0): no limit known
+    colours: int = 256
+
+    @property
+    def pictures(self) -> bool:
+        return self.mode != "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A picture ready for the screen, ``cols`` x ``rows`` cells (centred by the caller)."""
+
+    cols: int
+    rows: int
+    strips: tuple[Strip, ...] = ()  # half-cell: one per row
+    sixel: str = ""  # sixel: the DCS string, drawn at the top-left cell
+
+
+def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """``size`` scaled to fit ``box`` keeping its aspect (at least 1x1)."""
+    w, h = size
+    bw, bh = box
+    if w <= 0 or h <= 0 or bw <= 0 or bh <= 0:
+        return 1, 1
+    scale = min(bw / w, bh / h)
+    return max(1, int(w * scale)), max(1, int(h * scale))
+
+
+def dimmed(image: Image.Image) -> Image.Image:
+    """The picture of a file marked delete: darker and with less colour."""
+    return ImageEnhance.Brightness(ImageEnhance.Color(image).enhance(0.35)).enhance(0.45)
+
+
+def render_halfcell(image: Image.Image, cols: int, rows: int) -> Rendered:
+    """Two pixels per cell: the upper one as foreground of ``▀``, the lower one as background."""
+    w, h = fit(image.size, (cols, rows * 2))
+    h += h % 2
+    small = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
+    data = small.tobytes()
+    styles: dict[tuple[int, int], Style] = {}
+    strips = []
+    stride = w * 3
+    for y in range(0, h, 2):
+        top = data[y * stride:(y + 1) * stride]
+        bottom = data[(y + 1) * stride:(y + 2) * stride]
+        segments = []
+        for x in range(0, stride, 3):
+            key = (int.from_bytes(top[x:x + 3], "big"), int.from_bytes(bottom[x:x + 3], "big"))
+            style = styles.get(key)
+            if style is None:
+                style = styles[key] = Style.from_color(
+                    Color.from_rgb(top[x], top[x + 1], top[x + 2]),
+                    Color.from_rgb(bottom[x], bottom[x + 1], bottom[x + 2]))
+            segments.append(Segment("▀", style))
+        strips.append(Strip(Segment.simplify(segments), w))
+    return Rendered(w, len(strips), strips=tuple(strips))
+
+
+def sixel_size(image_size: tuple[int, int], cols: int, rows: int, canvas: Canvas) -> tuple[int, int]:
+    """Pixel size of the Sixel picture for a ``cols`` x ``rows`` cell area."""
+    cw, ch = canvas.cell
+    box_w, box_h = cols * cw, rows * ch
+    mw, mh = canvas.sixel_max
+    if mw and mh:
+        box_w, box_h = min(box_w, mw), min(box_h, mh)
+    w, h = fit(image_size, (box_w, box_h))
+    h = max(6, h - h % 6)  # whole bands only, inside the cells
+    return w, h
+
+
+def render_sixel(image: Image.Image, cols: int, rows: int, canvas: Canvas) -> Rendered:
+    w, h = sixel_size(image.size, cols, rows, canvas)
+    picture = image.convert("RGB").resize((w, h), Image.Resampling.LANCZOS)
+    cw, ch = canvas.cell
+    data = sixel_encode(picture, colours=min(256, canvas.colours or 256))
+    return Rendered(-(-w // cw), -(-h // ch), sixel=data)
+
+
+def render(image: Image.Image, cols: int, rows: int, canvas: Canvas, dim: bool = False) -> Rendered:
+    """The picture for a ``cols`` x ``rows`` cell area in ``canvas.mode`` (never called on the UI thread)."""
+    if dim:
+        image = dimmed(image.convert("RGB"))
+    if canvas.mode == "sixel":
+        return render_sixel(image, cols, rows, canvas)
+    if canvas.mode == "halfcell":
+        return render_halfcell(image, cols, rows)
+    return Rendered(0, 0)
