@@ -4,7 +4,7 @@ Every peer runs as a subprocess in its own virtual environment (they pin conflic
 Pillow / torch versions and some install top-level modules such as ``common``); the venvs are made
 by ``bench/install_peers.sh`` under ``bench/.peers/venv-<peer>`` (or ``$IMGREVIEW_PEERS_DIR``).
 The parent measures the wall time of the whole subprocess, the peak RSS of its largest process
-(``wait4``) and the peak RSS summed over the process tree (sampled from ``/proc`` every 0.1 s,
+and the CPU time (``wait4``: user + system, the worker processes included) and the peak RSS summed over the process tree (sampled from ``/proc`` every 0.1 s,
 which sees the worker processes of imgdupes, difPy, imagededup); the child reports its own
 import and run times and the tool's version.
 
@@ -77,8 +77,9 @@ class PeerResult:
     wall_s: float = 0.0               # the whole subprocess, start-up included
     import_s: float | None = None     # child: importing the tool
     run_s: float | None = None        # child: the tool's own work after the import
-    peak_rss_mb: float = 0.0          # largest single process (wait4 ru_maxrss)
+    peak_rss_mb: float = 0.0          # largest single process (wait4 ru_maxrss, or sampled VmHWM, see measure)
     peak_tree_rss_mb: float = 0.0     # sum over the process tree, sampled every 0.1 s
+    cpu_s: float = 0.0                # user + system CPU of the process and its reaped children
     returncode: int = 0
     notes: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
@@ -98,6 +99,7 @@ class QualityResult:
     run_s: float | None
     peak_rss_mb: float
     peak_tree_rss_mb: float
+    cpu_s: float
     command: list[str]
 
     def to_json(self) -> dict[str, Any]:
@@ -278,10 +280,23 @@ _VENV = {"cleanvision-quality": "cleanvision"}
 # measuring a subprocess
 
 
-def _tree_rss_kb(root: int) -> int:
-    """RSS summed over ``root`` and its descendants (from /proc; 0 when gone)."""
+def _vm_hwm_kb(pid: int | str) -> int:
+    """Peak RSS (VmHWM) of one process's own address space, 0 when gone."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree(root: int) -> tuple[int, dict[int, int]]:
+    """RSS summed over ``root`` and its descendants, and each one's VmHWM (from /proc; empty when gone)."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -290,21 +305,21 @@ def _tree_rss_kb(root: int) -> int:
                 stat = fh.read()
             fields = stat[stat.rindex(")") + 2:].split()
             parents[int(entry)] = int(fields[1])
-            rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+            rss[int(entry)] = int(fields[21]) * page_kb
         except (OSError, ValueError, IndexError):
             continue
-    total, stack, seen = 0, [root], set()
     children: dict[int, list[int]] = {}
     for pid, ppid in parents.items():
         children.setdefault(ppid, []).append(pid)
+    total, stack, hwm = 0, [root], {}
     while stack:
         pid = stack.pop()
-        if pid in seen:
+        if pid in hwm:
             continue
-        seen.add(pid)
+        hwm[pid] = _vm_hwm_kb(pid)
         total += rss.get(pid, 0)
         stack.extend(children.get(pid, []))
-    return total
+    return total, hwm
 
 
 @dataclass
@@ -313,6 +328,7 @@ class _Measured:
     wall_s: float
     peak_rss_mb: float
     peak_tree_rss_mb: float
+    cpu_s: float
     stdout: str
     stderr: str
 
@@ -324,11 +340,15 @@ def measure(cmd: list[str], cwd: str | Path | None = None, env: dict[str, str] |
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         peak = [0]
+        hwm: dict[int, int] = {}
         done = threading.Event()
 
         def sample() -> None:
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+                total, seen = _tree(proc.pid)
+                peak[0] = max(peak[0], total)
+                for pid, kb in seen.items():
+                    hwm[pid] = max(hwm.get(pid, 0), kb)
                 done.wait(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -349,7 +369,13 @@ def measure(cmd: list[str], cwd: str | Path | None = None, env: dict[str, str] |
         proc.returncode = os.waitstatus_to_exitcode(status[0])
         out.seek(0)
         err.seek(0)
-        return _Measured(proc.returncode, wall, status[1].ru_maxrss / 1024, peak[0] / 1024,
+        usage = status[1]
+        # ru_maxrss of a child carries this process's own high-water mark across fork/vfork + exec
+        # (Linux keeps the old address space's peak), so it is only trusted above our own VmHWM;
+        # otherwise the largest VmHWM sampled in the child's tree is used (it may miss the last 0.1 s).
+        largest = usage.ru_maxrss if usage.ru_maxrss > _vm_hwm_kb("self") else max(hwm.values(), default=0)
+        largest = max(largest, max(hwm.values(), default=0))
+        return _Measured(proc.returncode, wall, largest / 1024, peak[0] / 1024, usage.ru_utime + usage.ru_stime,
                          out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
@@ -389,7 +415,7 @@ def _run_imgdupes(folder: str, opts: dict[str, Any], timeout: float | None) -> P
     with tempfile.TemporaryDirectory(prefix="imgdupes-") as cwd:  # it writes its NGT index into the CWD
         m = measure(cmd, cwd=cwd, timeout=timeout)
     result = PeerResult("imgdupes", folder, opts, command=cmd, wall_s=m.wall_s, peak_rss_mb=m.peak_rss_mb,
-                        peak_tree_rss_mb=m.peak_tree_rss_mb, returncode=m.returncode)
+                        peak_tree_rss_mb=m.peak_tree_rss_mb, cpu_s=m.cpu_s, returncode=m.returncode)
     if m.returncode:
         raise PeerError(f"imgdupes failed ({m.returncode}): {_tail(m.stderr)}")
     result.groups = [_split_paths(line) for line in m.stdout.splitlines() if line.strip()]
@@ -425,7 +451,7 @@ def _run_imgreview(folder: str, opts: dict[str, Any], timeout: float | None) -> 
             raise PeerError(f"imgreview failed ({m.returncode}): {_tail(m.stderr)}")
         data = json.loads(out.read_text())
     result = PeerResult("imgreview", folder, opts, command=cmd, wall_s=m.wall_s, peak_rss_mb=m.peak_rss_mb,
-                        peak_tree_rss_mb=m.peak_tree_rss_mb, returncode=m.returncode)
+                        peak_tree_rss_mb=m.peak_tree_rss_mb, cpu_s=m.cpu_s, returncode=m.returncode)
     result.version = data.get("settings", {}).get("imgreview")
     result.groups = [[mem["path"] for mem in g["members"]] for g in data["groups"]]
     result.files = data.get("stats", {}).get("images")
@@ -468,7 +494,7 @@ def run(name: str, folder: str | Path, timeout: float | None = None, **opts: Any
     pairs = data.get("pairs")
     result = PeerResult(name, folder, opts, version=data.get("version"), files=data.get("files"),
                         wall_s=m.wall_s, import_s=data.get("import_s"), run_s=data.get("run_s"),
-                        peak_rss_mb=m.peak_rss_mb, peak_tree_rss_mb=m.peak_tree_rss_mb,
+                        peak_rss_mb=m.peak_rss_mb, peak_tree_rss_mb=m.peak_tree_rss_mb, cpu_s=m.cpu_s,
                         returncode=m.returncode, command=data["_command"])
     if pairs is not None:
         result.pairs = [(a, b, s) for a, b, s in pairs]
@@ -483,7 +509,7 @@ def quality(folder: str | Path, issues: tuple[str, ...] = QUALITY_ISSUES, timeou
     m: _Measured = data["_measured"]
     return QualityResult(folder, data.get("version"), data["issues"], data["scores"], m.wall_s,
                          data.get("import_s"), data.get("run_s"), m.peak_rss_mb, m.peak_tree_rss_mb,
-                         data["_command"])
+                         m.cpu_s, data["_command"])
 
 
 def predicted_pairs(result: PeerResult, max_score: float | None = None, min_score: float | None = None,
@@ -554,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
             payload = r.to_json()
             imp = f", import {r.import_s:.2f} s" if r.import_s is not None else ""
             print(f"{r.name} {r.version}: {len(r.groups)} groups, {len(predicted_pairs(r))} pairs; files {r.files}; "
-                  f"wall {r.wall_s:.2f} s{imp}; peak RSS {r.peak_rss_mb:.0f} MB (tree {r.peak_tree_rss_mb:.0f} MB)")
+                  f"wall {r.wall_s:.2f} s{imp}; CPU {r.cpu_s:.2f} s; peak RSS {r.peak_rss_mb:.0f} MB (tree {r.peak_tree_rss_mb:.0f} MB)")
     except PeerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

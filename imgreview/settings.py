@@ -65,6 +65,52 @@ class HashSettings:
         return self.hash_size * self.hash_size
 
 
+DEFAULT_DASK_TIMEOUT = 5.0  # seconds to reach a Dask scheduler (and find a worker) before giving up
+DEFAULT_DASK_BATCH = 256  # paths per Dask task
+
+
+@dataclass(frozen=True, slots=True)
+class DaskSettings:
+    """Fingerprinting on a Dask cluster (``--dask``); it never changes a result, only who computes it.
+
+    ``address`` is a scheduler address (``tcp://HOST:8786``, any ``SCHEME://``) or ``local`` /
+    ``local:N`` for a :class:`distributed.LocalCluster` of N worker processes on this machine.
+    ``path_map`` holds ``(client prefix, worker prefix)`` pairs for workers that see the shared
+    storage under another path.
+    """
+
+    address: str
+    path_map: tuple[tuple[str, str], ...] = ()
+    timeout: float = DEFAULT_DASK_TIMEOUT
+    batch: int = DEFAULT_DASK_BATCH
+
+    def __post_init__(self) -> None:
+        if self.address.startswith("local"):
+            self.local_workers  # noqa: B018 -- raises ValueError when N is not a positive number
+        elif "://" not in self.address or not self.address.split("://", 1)[1]:
+            raise ValueError(f"--dask {self.address!r}: give a scheduler address such as tcp://HOST:8786, "
+                             "or local / local:N for workers on this machine")
+        for client, worker in self.path_map:
+            if not client.startswith("/") or not worker.startswith("/"):
+                raise ValueError(f"--path-map {client}={worker}: both prefixes must be absolute paths")
+        if not self.timeout > 0:
+            raise ValueError("the Dask timeout must be a positive number of seconds")
+        if self.batch < 1:
+            raise ValueError("the Dask batch size must be at least 1")
+
+    @property
+    def local_workers(self) -> int | None:
+        """Worker processes of a local cluster (``local``: all cores), None for a remote scheduler."""
+        if not self.address.startswith("local"):
+            return None
+        if self.address == "local":
+            return cpu_count()
+        head, sep, count = self.address.partition(":")
+        if head != "local" or not sep or not count.isdigit() or int(count) < 1:
+            raise ValueError(f"--dask {self.address!r}: write local or local:N with N >= 1 worker processes")
+        return int(count)
+
+
 @dataclass(slots=True)
 class ScanSettings:
     hash: HashSettings = field(default_factory=HashSettings)
@@ -79,6 +125,9 @@ class ScanSettings:
     layout: str = "auto"
     label_depth: int | None = None
     manifest: str | None = None  # absolute path of a CSV / JSON lines manifest
+    # Who fingerprints: None for the local process pool (``jobs``), else a Dask cluster. Not part of
+    # the result (results are identical either way) nor of the fingerprint key.
+    dask: DaskSettings | None = None
 
     def __post_init__(self) -> None:
         from imgreview.labels import Layout
@@ -108,4 +157,5 @@ class ScanSettings:
         data["max_pixels"] = self.hash.max_pixels
         data["threshold"] = self.effective_threshold
         data["excludes"] = list(self.excludes)
+        del data["dask"]  # who computed the fingerprints does not change the result
         return data

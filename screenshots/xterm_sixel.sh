@@ -1,8 +1,11 @@
 #!/bin/sh
-# Screenshot of the review in a real graphics terminal: xterm in VT340 mode (Sixel) under Xvfb,
-# captured with ImageMagick `import`.
-#   apt-get install -y xvfb xterm imagemagick xdotool
+# Screenshots of the review in a real terminal: xterm in VT340 mode under Xvfb, captured with
+# ImageMagick `import`. Sixel pictures (xterm-sixel*.png) and the same screen with half-cell
+# pictures (xterm-halfcell.png).
+#   apt-get install -y xvfb xterm imagemagick xdotool fonts-dejavu-core
 #   sh screenshots/xterm_sixel.sh [OUT_DIR]
+# xterm draws large Sixel pictures slowly on a busy machine: SETTLE (seconds, default 4) is the
+# wait after each key before a screenshot.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
@@ -10,6 +13,7 @@ OUT=${1:-$HERE}
 PY=${PYTHON:-$REPO/.venv/bin/python}
 WORK=$(mktemp -d /tmp/imgreview-xterm.XXXXXX)
 DISPLAY_NUM=${DISPLAY_NUM:-:97}
+SETTLE=${SETTLE:-4}
 
 "$PY" -m imgreview demo "$WORK/demo" --no-review
 "$PY" -m imgreview scan "$WORK/demo" -q -j 1
@@ -19,27 +23,35 @@ XVFB=$!
 trap 'kill $XVFB 2>/dev/null || true; rm -rf "$WORK"' EXIT
 sleep 1
 export DISPLAY="$DISPLAY_NUM"
-xterm -ti vt340 -geometry 150x46+0+0 -fa 'DejaVu Sans Mono' -fs 10 -bg black -fg white \
-    -xrm 'XTerm*decTerminalID: vt340' -xrm 'XTerm*numColorRegisters: 1024' \
-    -xrm 'XTerm*sixelScrolling: true' -xrm 'XTerm*regisGraphicsSize: 1500x940' \
-    -e sh -c "cd '$REPO' && '$PY' -m imgreview review --session '$WORK/demo/.imgreview' --graphics auto; sleep 2" &
-XTERM=$!
-sleep 8
-# a group with three exact copies, the second one marked delete
-xdotool search --sync --pid $XTERM >/dev/null 2>&1 || true
-for key in n n n n n n l d; do xdotool key --clearmodifiers "$key"; sleep 0.6; done
-sleep 2
-shot() { import -window root "$1.tmp.png" && convert "$1.tmp.png" -crop 1112x714+0+0 +repage "$1" && rm "$1.tmp.png"; }
+
+shot() { import -window root "$1.tmp.png" && convert "$1.tmp.png" -crop 1204x786+0+0 +repage "$1" && rm "$1.tmp.png"; }
+keys() { for key in "$@"; do xdotool key --clearmodifiers "$key"; sleep 0.6; done; sleep "$SETTLE"; }
+
+run() {  # run GRAPHICS: xterm 150x46 with the review of the demo (a fresh journal each time)
+    rm -f "$WORK/demo/.imgreview/journal.jsonl"
+    xterm -ti vt340 -geometry 150x46+0+0 -fa 'DejaVu Sans Mono' -fs 10 -bg black -fg white \
+        -xrm 'XTerm*decTerminalID: vt340' -xrm 'XTerm*numColorRegisters: 256' \
+        -xrm 'XTerm*sixelScrolling: true' \
+        -e sh -c "cd '$REPO' && COLORTERM=truecolor '$PY' -m imgreview review --session '$WORK/demo/.imgreview' --graphics $1; sleep 2" &
+    XTERM=$!
+    sleep 8
+}
+
+run auto
+keys j j j j j j l d           # a group of three exact copies, the second marked delete
 shot "$OUT/xterm-sixel.png"
-xdotool key z
-sleep 3
+keys z                         # zoom: the picture large with every fact
 shot "$OUT/xterm-sixel-zoom.png"
-xdotool key Escape
-sleep 1
-xdotool key question   # the help screen: no picture may linger under it
-sleep 2
+keys Escape c                  # the difference view
+shot "$OUT/xterm-sixel-diff.png"
+keys Escape question           # the help screen: no picture may linger under it
 shot "$OUT/xterm-sixel-help.png"
-xdotool key Escape q
-sleep 2
+keys Escape q
 kill $XTERM 2>/dev/null || true
-echo "$OUT/xterm-sixel.png $OUT/xterm-sixel-zoom.png $OUT/xterm-sixel-help.png"
+
+run halfcell
+keys j j j j j j l d
+shot "$OUT/xterm-halfcell.png"
+keys q
+kill $XTERM 2>/dev/null || true
+echo "$OUT/xterm-sixel.png $OUT/xterm-sixel-zoom.png $OUT/xterm-sixel-diff.png $OUT/xterm-sixel-help.png $OUT/xterm-halfcell.png"

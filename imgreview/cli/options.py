@@ -18,10 +18,12 @@ from imgreview.session.folder import (
     default_session_dir,
 )
 from imgreview.settings import (
+    DEFAULT_DASK_TIMEOUT,
     DEFAULT_MAX_PIXELS,
     DEFAULT_THRESHOLDS,
     ENGINES,
     HASH_ALGORITHMS,
+    DaskSettings,
     HashSettings,
     ScanSettings,
 )
@@ -56,7 +58,39 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-verify", action="store_true",
                    help="do not verify candidate pairs with the second signal (more false positives)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_dask_options(parser)
     add_dataset_options(parser)
+
+
+def add_dask_options(parser: argparse.ArgumentParser) -> None:
+    """Fingerprinting on a Dask cluster (``pip install 'imgreview[dask]'``)."""
+    g = parser.add_argument_group(
+        "cluster options", "fingerprint new or changed files on Dask workers instead of local processes; the "
+        "walk, the cache and the result stay here. Workers must read the files (shared storage) and run the "
+        "same imgreview version.")
+    g.add_argument("--dask", metavar="ADDRESS",
+                   help="a Dask scheduler (tcp://HOST:8786), or local[:N] for N worker processes on this machine")
+    g.add_argument("--path-map", action="append", default=[], metavar="CLIENT_PREFIX=WORKER_PREFIX",
+                   help="the workers see files under CLIENT_PREFIX at WORKER_PREFIX (repeatable; with --dask)")
+    g.add_argument("--dask-timeout", type=float, default=DEFAULT_DASK_TIMEOUT, metavar="SECONDS",
+                   help=f"give up reaching the scheduler and a worker after SECONDS (default {DEFAULT_DASK_TIMEOUT:g})")
+
+
+def dask_settings(args: argparse.Namespace) -> DaskSettings | None:
+    """The --dask options as settings (None without --dask); UsageError when they do not make sense."""
+    address = getattr(args, "dask", None)
+    path_map = getattr(args, "path_map", None) or []
+    if not address:
+        if path_map:
+            raise UsageError("--path-map only applies with --dask")
+        return None
+    from imgreview.scan.executors import parse_path_map
+
+    try:
+        return DaskSettings(address=address, path_map=parse_path_map(path_map),
+                            timeout=getattr(args, "dask_timeout", DEFAULT_DASK_TIMEOUT))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def add_dataset_options(parser: argparse.ArgumentParser) -> None:
@@ -85,6 +119,7 @@ def scan_settings(args: argparse.Namespace) -> ScanSettings:
             layout=getattr(args, "layout", "auto"),
             label_depth=getattr(args, "label_depth", None),
             manifest=os.path.abspath(args.manifest) if getattr(args, "manifest", None) else None,
+            dask=dask_settings(args),
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

@@ -92,10 +92,16 @@ def run_review(args: argparse.Namespace) -> int:
     except SessionError as exc:
         return fail(str(exc))
     try:
-        why = no_terminal()
-        if why:
-            return fail(why)
-        result = load_for_review(args, session)
+        if args.roots and not args.read_only:
+            why = no_terminal()  # before a scan that would be for nothing
+            if why:
+                return fail(why)
+            result = load_for_review(args, session)
+        else:
+            result = load_for_review(args, session)  # reading the session first says what is wrong with it
+            why = no_terminal()
+            if why:
+                return fail(why)
         return review(result, session, prefer=prefer, graphics=args.graphics, read_only=args.read_only,
                       advance=not getattr(args, "no_advance", False))
     finally:

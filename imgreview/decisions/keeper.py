@@ -104,10 +104,9 @@ def highlights(members: Sequence[Member]) -> dict[str, set[int]]:
 # Among near duplicates the *least processed* copy should be kept. File size says nothing about that
 # (brightening, a watermark or a rotation re-encodes the picture, often at a higher quality, so
 # edited copies are usually the biggest files), so the default suggestion weighs evidence:
-# resolution, estimated JPEG quality, camera EXIF, edits the detection saw (trimmed borders, crops,
-# overlays), black corners or added borders, closeness to the group's other members (the medoid),
-# an original-looking name and the oldest date. When the best two copies score the same, there is no
-# suggestion: the person chooses.
+# resolution, estimated JPEG quality, camera EXIF, black corners or added borders, closeness to the
+# group's other members (the medoid), an original-looking name and the oldest date. When the best
+# two copies score the same, there is no suggestion: the person chooses.
 
 # IJG base luminance table (natural order); libjpeg scales it by quality
 _IJG_LUMA = (
@@ -269,19 +268,11 @@ def _quality(members: Sequence[Member], qualities: Sequence[int | None] | None, 
 
 
 def _metadata(members: Sequence[Member], sc: _Scores) -> None:
-    """Camera EXIF (editors and web tools drop it) and the detection's evidence of edits."""
+    """Camera EXIF: editors and web tools drop it."""
     sc.where([bool(m.camera or m.taken) for m in members], 2, "camera EXIF")
-    for k, m in enumerate(members):
-        ev = getattr(m, "evidence", None)
-        if not isinstance(ev, dict):
-            continue
-        if ev.get("trimmed"):
-            sc.add(k, -3, "borders added")
-        crop = ev.get("crop")
-        if isinstance(crop, (int, float)) and crop < 0.97:
-            sc.add(k, -3, "cropped")
-        if ev.get("overlay"):
-            sc.add(k, -3, "overlay")
+    # The detection's evidence (``Member.evidence``: trimmed, crop, mirror ...) describes a *pair*
+    # without saying which side was edited, so it is shown on the cards but not scored here; the
+    # pixel checks below (added borders, black corners) and the resolution see the edited side.
 
 
 def _pixels(pictures: Sequence[Any], sc: _Scores) -> None:
@@ -374,3 +365,13 @@ def suggest(members: Sequence[Member], prefer: Sequence[str] | None = None, *,
     _names(members, sc)
     _dates(members, sc)
     return _verdict(members, sc, identical)
+
+
+def group_suggestions(groups: Sequence[Any]) -> dict[str, tuple[str | None, str]]:
+    """For ``--json``: group id -> (suggested path or None, reason), from what the scan recorded and
+    the files' JPEG headers (no pixels are decoded, so no medoid or corner check)."""
+    out: dict[str, tuple[str | None, str]] = {}
+    for g in groups:
+        s = suggest(g.members, identical=g.kind == "exact")
+        out[g.id] = (None if s.index is None else g.members[s.index].path, s.reason)
+    return out

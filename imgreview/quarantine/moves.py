@@ -50,6 +50,10 @@ class Refused(ImgreviewError):
     exit_code = 1
 
 
+class FolderMissing(Refused):
+    """A folder on the way does not exist (and was not to be created)."""
+
+
 class Changed(Refused):
     """The file is not the content that was decided (or changed while it was being moved)."""
 
@@ -109,7 +113,7 @@ def open_folder(base: str, parts: Sequence[str], create: bool = False) -> int:
                 nfd = os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
-                    raise Refused(f"the folder {where} does not exist") from None
+                    raise FolderMissing(f"the folder {where} does not exist") from None
                 try:
                     os.mkdir(part, 0o777, dir_fd=fd)
                 except FileExistsError:

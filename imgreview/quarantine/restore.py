@@ -121,14 +121,19 @@ def _restore_one(manifest: Manifest, e: Entry, roots: list[str], report: Restore
         _skip(report, e, f"its root {display_path(root)} no longer exists (renamed or removed?); not restored")
         return
     try:
-        with moves.place(base, os.path.relpath(loc, base)) as q:
-            qst = q.lstat()
-            with moves.place(root, os.path.relpath(e.original, root), create=not report.dry_run) as o:
-                _restore_place(e, q, qst, o, report, accept_changed)
+        with ExitStack() as stack:
+            try:
+                q: moves.Place | None = stack.enter_context(moves.place(base, os.path.relpath(loc, base)))
+            except moves.FolderMissing:
+                q = None  # its folder in the quarantine is gone, so is the file
+            try:
+                o: moves.Place | None = stack.enter_context(
+                    moves.place(root, os.path.relpath(e.original, root),
+                                create=not report.dry_run and q is not None and q.exists()))
+            except moves.FolderMissing:  # a dry run (restore would create it), or nothing to restore
+                o = None
+            _restore_place(e, q, o, report, accept_changed)
     except moves.Refused as exc:
-        if qst_missing(exc):
-            _missing_or_there(e, root, report)
-            return
         _skip(report, e, f"{exc}; not restored")
     except FileExistsError:
         _skip(report, e, "a file appeared at the original path meanwhile; not overwritten (the quarantined file "
@@ -137,29 +142,19 @@ def _restore_one(manifest: Manifest, e: Entry, roots: list[str], report: Restore
         _skip(report, e, f"cannot move back: {exc.strerror or exc}", FAILED)
 
 
-def qst_missing(exc: moves.Refused) -> bool:
-    return "does not exist" in str(exc)
-
-
-def _missing_or_there(e: Entry, root: str, report: RestoreReport) -> None:
-    if os.path.lexists(e.original):
-        report.already.append(e.original)
-    else:
-        _skip(report, e, f"missing: not in the quarantine at {display_path(e.new)}")
-
-
-def _restore_place(e: Entry, q: moves.Place, qst: os.stat_result | None, o: moves.Place, report: RestoreReport,
+def _restore_place(e: Entry, q: moves.Place | None, o: moves.Place | None, report: RestoreReport,
                    accept_changed: bool) -> None:
-    ost = o.lstat()
-    if qst is None:
+    qst = q.lstat() if q is not None else None
+    ost = o.lstat() if o is not None else None
+    if q is None or qst is None:
         if ost is not None:
-            if not report.dry_run:
+            if not report.dry_run and o is not None:
                 moves.drop_partial(o)  # a restore across file systems cut short after the unlink
             report.already.append(e.original)
         else:
-            _skip(report, e, f"missing: not in the quarantine at {display_path(q.path)}")
+            _skip(report, e, f"missing: not in the quarantine at {display_path(e.new)}")
         return
-    if ost is not None:
+    if o is not None and ost is not None:
         if _same_or_finished(e, q, o, report.dry_run):
             report.restored.append(e)
         else:
@@ -167,7 +162,9 @@ def _restore_place(e: Entry, q: moves.Place, qst: os.stat_result | None, o: move
                              f"{display_path(q.path)})")
         return
     actual = e.digest
-    if e.digest:
+    if stat.S_ISLNK(qst.st_mode):
+        actual = ""  # a link moves back as a link; what it points to is not ours to check
+    elif e.digest:
         try:
             actual = moves.digest_of(q)
         except moves.Refused as exc:
@@ -181,6 +178,7 @@ def _restore_place(e: Entry, q: moves.Place, qst: os.stat_result | None, o: move
             report.warnings.append(f"{display_path(q.path)} changed in the quarantine; restored as it is "
                                    "(--accept-changed)")
     if not report.dry_run:
+        assert o is not None  # created folders outside a dry run
         moves.move(q, o, actual)
     report.restored.append(e)
 

@@ -24,6 +24,7 @@ from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.scan import quality
 from imgreview.scan.cache import FingerprintCache
 from imgreview.scan.candidates import Evidence, merge_candidates, route_candidates, route_threshold, verify_candidates
+from imgreview.scan.executors import make_executor
 from imgreview.scan.fingerprint import Failure, Fingerprint
 from imgreview.scan.grouping import reference_groups
 from imgreview.scan.localfeat import RECIPE, Features, features_of_file
@@ -31,7 +32,6 @@ from imgreview.scan.reuse import grouping_key, previous_groups
 from imgreview.scan.search import Pairs, find_pairs, to_words
 from imgreview.scan.verify import Signatures
 from imgreview.scan.walk import FileEntry, WalkOptions, resolve_roots, walk
-from imgreview.scan.workers import fingerprint_many
 from imgreview.session.folder import Session, default_session_dir
 from imgreview.settings import ScanSettings
 
@@ -86,6 +86,8 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
     session = session or Session(default_session_dir(roots))
     session.create(roots)
 
+    executor = make_executor(settings)  # a Dask scheduler is reached before the walk: fails fast
+    executor.start()
     report("walk", 0, 0)
     walked = walk(roots, WalkOptions(hidden=settings.hidden, follow_links=settings.follow_links,
                                      excludes=settings.excludes, skip_dirs=(str(session.path),)))
@@ -117,7 +119,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         pending: list[Fingerprint | Failure] = []
         last_store = time.monotonic()
         try:
-            for item in fingerprint_many(todo, settings.hash, settings.effective_jobs):
+            for item in executor.fingerprint(todo, settings.hash):
                 pending.append(item)
                 hashed += 1
                 if isinstance(item, Fingerprint):
@@ -132,6 +134,11 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         except KeyboardInterrupt:
             cache.store(pending, key)
             raise ScanInterrupted(hashed, total) from None
+        except ImgreviewError:  # e.g. a lost Dask cluster: what arrived stays cached
+            cache.store(pending, key)
+            raise
+        finally:
+            executor.close()
         cache.store(pending, key)
 
     journal = session.journal(read_only=True)

@@ -7,10 +7,10 @@ import os
 
 from imgreview import __version__
 from imgreview.fs import new_digest
-from imgreview.model import Group, ScanResult
+from imgreview.model import Group
 from imgreview.scan.fingerprint import Fingerprint
 from imgreview.scan.walk import FileEntry
-from imgreview.session.folder import Session
+from imgreview.session.folder import Session, SessionError
 from imgreview.settings import ScanSettings
 
 # Stats of the pair search that a reused result carries over.
@@ -33,11 +33,11 @@ def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
 
 def previous_groups(session: Session, key: str) -> tuple[list[Group], dict[str, object]] | None:
     """The previous scan's groups when nothing they depend on has changed (an unchanged rescan)."""
-    if not session.result_path.exists():
+    if not os.path.lexists(session.result_path):
         return None
     try:
-        previous = ScanResult.load(session.result_path)
-    except (OSError, ValueError):
+        previous = session.load_result()  # the session's safe reader: no link followed, no FIFO waited on
+    except SessionError:
         return None
     if previous.stats.get("grouping_key") != key:
         return None

@@ -16,6 +16,7 @@ import os
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 from imgreview.scan.fingerprint import image_extensions
@@ -61,8 +62,9 @@ def walk(roots: list[str], options: WalkOptions | None = None) -> WalkResult:
         stack = [root]
         while stack:  # depth first, in sorted order
             stack.extend(reversed(walker.visit(stack.pop(), root)))
-    files = _collapse_aliases(walker.found)
+    files = _collapse_aliases(walker.found, walker.hard_links)
     alias_sets = [[f.path, *f.aliases] for f in files if f.aliases]
+    walker.errors.sort()  # folders are listed in the file system's order: report in path order
     return WalkResult(files=files, errors=walker.errors, skipped_links=walker.skipped_links, alias_sets=alias_sets)
 
 
@@ -82,21 +84,52 @@ class _Walker:
         self.found: list[FileEntry] = []
         self.errors: list[tuple[str, str]] = []
         self.skipped_links = 0
+        # Two paths to one inode need a hard link or a followed symbolic link: else no alias to look for.
+        self.hard_links = opts.follow_links
         self.seen_dirs: set[tuple[int, int]] = set()
 
     def visit(self, directory: str, root: str) -> list[str]:
-        """List one folder; returns its subfolders (walked by the caller: no recursion limit)."""
+        """List one folder; returns its subfolders, sorted (walked by the caller: no recursion limit).
+
+        The hot loop of a walk over millions of files: per entry only what cannot wait (the name
+        tests, the file type from the directory entry, one ``stat`` for an image); files are sorted
+        once at the end, symbolic links and errors take the slow path in :meth:`_visit_entry`.
+        """
         entries = self._list(directory, root)
         subdirs: list[str] = []
+        hidden, excludes, exts, found = self.opts.hidden, self.opts.excludes, self.exts, self.found
         for entry in entries:
             name = entry.name
-            if not self.opts.hidden and name.startswith("."):
+            if not hidden and name[0] == ".":
                 continue
             # relpath is costly (a third of a rescan's walk): only computed when there are excludes
-            if self.opts.excludes and _excluded(os.path.relpath(entry.path, root), name, self.opts.excludes):
+            if excludes and _excluded(os.path.relpath(entry.path, root), name, excludes):
                 continue
-            if self._visit_entry(entry, root):
-                subdirs.append(entry.path)
+            try:
+                if entry.is_symlink():
+                    if self._visit_entry(entry, root):
+                        subdirs.append(entry.path)
+                    continue
+                if entry.is_dir():
+                    subdirs.append(entry.path)
+                    continue
+            except OSError:
+                if self._visit_entry(entry, root):
+                    subdirs.append(entry.path)
+                continue
+            dot = name.rfind(".")
+            if dot <= 0 or name[dot:].lower() not in exts or not name[:dot].strip("."):
+                continue  # no extension (as os.path.splitext: leading dots do not start one) or not an image
+            try:
+                st = entry.stat()
+            except OSError:
+                self._visit_entry(entry, root)  # records why
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found.append(FileEntry(entry.path, root, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+                if st.st_nlink > 1:
+                    self.hard_links = True
+        subdirs.sort()
         return subdirs
 
     def _list(self, directory: str, root: str) -> list[os.DirEntry[str]]:
@@ -114,7 +147,7 @@ class _Walker:
             return []
         try:
             with os.scandir(directory) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = list(it)  # not sorted: the files are sorted once, the subfolders by visit()
         except OSError as exc:
             self.errors.append((directory, f"cannot list folder: {exc.strerror or exc}"))
             return []
@@ -145,6 +178,7 @@ class _Walker:
             return False
         if stat.S_ISREG(st.st_mode):
             self.found.append(FileEntry(entry.path, root, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+            self.hard_links = True  # the slow path: look for aliases, whatever led here
         return False
 
     def _skip_link(self, entry: os.DirEntry[str]) -> None:
@@ -157,17 +191,21 @@ class _Walker:
             self.skipped_links += 1
 
 
-def _collapse_aliases(found: list[FileEntry]) -> list[FileEntry]:
-    """One entry per (device, inode), the first path in sorted order, the others as its aliases."""
+def _collapse_aliases(found: list[FileEntry], may_alias: bool = True) -> list[FileEntry]:
+    """One entry per (device, inode), the first path in sorted order, the others as its aliases.
+
+    ``may_alias`` False (no hard link seen, no link followed): every path is its own inode, only sorted.
+    """
+    found.sort(key=attrgetter("path"))
+    if not may_alias:
+        return found
     by_inode: dict[tuple[int, int], FileEntry] = {}
-    for entry in sorted(found, key=lambda e: e.path):
+    for entry in found:
         key = (entry.dev, entry.ino)
-        first = by_inode.get(key)
-        if first is None:
-            by_inode[key] = entry
-        elif entry.path != first.path:
+        first = by_inode.setdefault(key, entry)
+        if first is not entry and entry.path != first.path:
             first.aliases.append(entry.path)
-    return sorted(by_inode.values(), key=lambda e: e.path)
+    return list(by_inode.values())  # in path order: each inode's first path, and they are sorted
 
 
 def resolve_roots(roots: Sequence[str | Path]) -> list[str]:

@@ -18,8 +18,10 @@ from imgreview.scan.fingerprint import Failure, Fingerprint, fingerprint_file
 from imgreview.settings import HashSettings
 
 
-def _hash_chunk(paths: list[str], settings: HashSettings) -> list[Fingerprint | Failure]:
+def hash_batch(paths: list[str], settings: HashSettings) -> list[Fingerprint | Failure]:
+    """Fingerprint a batch of paths in this process: the one task every executor runs on its workers."""
     return [fingerprint_file(p, settings) for p in paths]
+
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -32,7 +34,8 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 WORKER_DIED = "the decoder process died on this file (a crash or out of memory); it was skipped"
 
 
-def _worker_died(path: str) -> Failure:
+def worker_died(path: str) -> Failure:
+    """The failure recorded for a file that killed its worker again when it ran alone."""
     try:
         st = os.stat(path)
         size, mtime_ns = st.st_size, st.st_mtime_ns
@@ -76,7 +79,7 @@ def fingerprint_many(paths: list[str], settings: HashSettings, jobs: int) -> Ite
                     except BrokenProcessPool:
                         broken = True
                         if fut is alone:
-                            yield _worker_died(chunk[0])
+                            yield worker_died(chunk[0])
                         else:
                             suspects.extend(chunk)
                         continue
@@ -106,7 +109,7 @@ def _submit(executor: ProcessPoolExecutor, settings: HashSettings, queue: deque[
             return None
         path = suspects.popleft()
         try:
-            alone = executor.submit(_hash_chunk, [path], settings)
+            alone = executor.submit(hash_batch, [path], settings)
         except BrokenProcessPool:
             suspects.appendleft(path)
             raise
@@ -115,7 +118,7 @@ def _submit(executor: ProcessPoolExecutor, settings: HashSettings, queue: deque[
     while queue and len(inflight) < limit:
         chunk = queue.popleft()
         try:
-            inflight[executor.submit(_hash_chunk, chunk, settings)] = chunk
+            inflight[executor.submit(hash_batch, chunk, settings)] = chunk
         except BrokenProcessPool:
             queue.appendleft(chunk)
             raise

@@ -27,7 +27,7 @@ def quantise(image: Image.Image, colours: int = 256, dither: bool = True) -> Ima
     """RGB -> P with at most ``colours`` entries, Floyd-Steinberg dithered against its own palette."""
     rgb = image.convert("RGB")
     colours = max(2, min(256, colours))
-    palette = rgb.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    palette = rgb.quantize(colors=colours, method=Image.Quantize.FASTOCTREE)
     if not dither:
         return palette
     return rgb.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)

@@ -54,6 +54,10 @@ def placeholder(text_colour: tuple[int, int, int] = (90, 90, 90)) -> Image.Image
     return im
 
 
+class Skipped(Exception):
+    """A queued picture nobody waits for any more (the person moved on)."""
+
+
 class ThumbnailCache:
     """Bounded LRU of thumbnails keyed by (path, digest, size), and of rendered pictures, filled by a pool."""
 
@@ -68,6 +72,7 @@ class ThumbnailCache:
         self._picture_pending: dict[Hashable, Future[Rendered]] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgreview-thumb")
+        self._wanted: set[Hashable] | None = None  # None: render everything asked for
         self.errors: dict[str, str] = {}
         self.qualities: dict[str, int] = {}
         self.loads = 0  # thumbnails decoded (for the benchmark)
@@ -134,10 +139,18 @@ class ThumbnailCache:
                 self._pictures.move_to_end(key)
             return r
 
+    def restart_wanted(self) -> None:
+        """From now on only pictures asked for again are rendered: queued work for groups the person
+        has already left is skipped (its future ends with :class:`Skipped`)."""
+        with self._lock:
+            self._wanted = set()
+
     def request_picture(self, key: Hashable, source: Callable[[], Image.Image], cols: int, rows: int,
                         dim: bool = False) -> Future[Rendered]:
         """A future for ``source()`` rendered for ``cols`` x ``rows`` cells (done at once when cached)."""
         with self._lock:
+            if self._wanted is not None:
+                self._wanted.add(key)
             r = self._pictures.get(key)
             if r is not None:
                 self._pictures.move_to_end(key)
@@ -171,6 +184,10 @@ class ThumbnailCache:
 
     def _render(self, key: Hashable, source: Callable[[], Image.Image], cols: int, rows: int,
                 dim: bool) -> Rendered:
+        with self._lock:
+            if self._wanted is not None and key not in self._wanted:
+                self._picture_pending.pop(key, None)
+                raise Skipped(key)
         try:
             image = source()
             rendered = render(image, cols, rows, self.canvas, dim=dim)

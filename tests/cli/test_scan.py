@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import imgreview.scan.pipeline as scan_module
+import imgreview.scan.workers as workers
 from imgreview.scan.pipeline import ScanError, ScanInterrupted, scan
 from imgreview.session.folder import Session
 from imgreview.session.journal import Journal
@@ -151,7 +151,7 @@ def test_rescan_uses_cache_and_notices_changes(tmp_path: Path) -> None:
 
 def test_interrupted_scan_keeps_what_was_hashed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = dataset(tmp_path / "data")
-    real = scan_module.fingerprint_many
+    real = workers.fingerprint_many
 
     def interrupted(paths, settings, jobs):  # type: ignore[no-untyped-def]
         for k, item in enumerate(real(paths, settings, jobs)):
@@ -159,11 +159,11 @@ def test_interrupted_scan_keeps_what_was_hashed(tmp_path: Path, monkeypatch: pyt
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr(scan_module, "fingerprint_many", interrupted)
+    monkeypatch.setattr(workers, "fingerprint_many", interrupted)
     with pytest.raises(ScanInterrupted) as info:
         scan([str(root)], ONE)
     assert info.value.hashed == 7
-    monkeypatch.setattr(scan_module, "fingerprint_many", real)
+    monkeypatch.setattr(workers, "fingerprint_many", real)
     result = scan([str(root)], ONE)
     assert result.stats["cached"] == 7 and result.stats["hashed"] == 12
 

@@ -473,6 +473,15 @@ def test_14_a_session_file_or_manifest_that_is_a_fifo_does_not_hang(tmp_path: Pa
         assert r.returncode == 2 and name in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
 
 
+def test_14_a_scan_over_a_fifo_scan_json_does_not_hang(tmp_path: Path) -> None:
+    root, session, _ = standard(tmp_path, range(1))
+    (session / "scan.json").unlink()
+    os.mkfifo(session / "scan.json")
+    r = cli("scan", root, "--jobs", "1", "-q", timeout=60)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert (session / "scan.json").is_file() and not (session / "scan.json").is_symlink()
+
+
 @pytest.mark.parametrize("trigger", ["imgreview.cli", "imgreview.session"])
 def test_15_ctrl_c_at_start_exits_130_without_a_traceback(tmp_path: Path, trigger: str) -> None:
     root, session, _ = standard(tmp_path, range(1))

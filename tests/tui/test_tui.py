@@ -308,8 +308,8 @@ async def test_auto_advance_after_a_group_is_decided(review) -> None:
         assert current_id(app) == "g-near"
         assert app.review.state.status[app.review.current].touched
         assert "partly decided" in str(app.screen.query_one("#group-title").render())
-        from imgreview.tui.widgets.group_list import row_text
-        assert row_text(app.review.state, app.review.current).startswith("◐")
+        from imgreview.tui.widgets.group_list import group_row
+        assert "".join(seg.text for seg in group_row(app.review.state, app.review.current)).startswith("◐")
         await pilot.press("l", "d", "l", "d")  # the last undecided file: decided, on to g-exact
         await settle(pilot)
         assert current_id(app) == "g-exact"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 
 from imgreview.cli.options import add_scan_options, add_session_option
 from imgreview.cli.output import print_summary
 from imgreview.cli.steps import run_scan, write_output
+from imgreview.decisions.keeper import group_suggestions
+from imgreview.model import ScanResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,10 +29,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
+def json_with_suggestions(result: ScanResult) -> str:
+    """The result's JSON with, per group, the suggested keeper (``suggested``: a path or null when
+    there is no clear original) and its ``reason``, for export and resolve rules."""
+    data = result.to_dict()
+    suggestions = group_suggestions(result.groups)
+    for g in data.get("groups", []):
+        g["suggested"], g["reason"] = suggestions.get(g["id"], (None, ""))
+    return json.dumps(data, indent=1, ensure_ascii=True)
+
+
 def run(args: argparse.Namespace) -> int:
     result = run_scan(args)
     if args.json:
-        write_output(args.json, result.to_json(indent=1) + "\n")
+        write_output(args.json, json_with_suggestions(result) + "\n")
     if not args.quiet:
         from rich.console import Console
 

@@ -201,6 +201,7 @@ class ReviewScreen(Screen[None]):
                 self.update_progress()
                 return
             g = self.state.groups[gi]
+            self.thumbs.restart_wanted()  # queued pictures of groups left behind are skipped
             cards = self.cards_of(gi)
             if member is None:
                 best = next((c.index for c in cards if c.suggested), None)
@@ -316,6 +317,8 @@ class ReviewScreen(Screen[None]):
     def _after_decision(self, gi: int) -> None:
         """Move on when the group is fully decided (and the person wants that)."""
         if not self.advance or gi != self.current or not self.state.status[gi].decided:
+            return
+        if self.app.screen is not self:  # decided under the zoom: stay until the person is back
             return
         nxt = self.state.next_undecided(gi, self.order, 1)
         if nxt is None:

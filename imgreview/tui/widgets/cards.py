@@ -22,6 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -216,6 +217,12 @@ class CardGrid(Widget, can_focus=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self._arrange()
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """The app's filters without the ANSI-to-truecolor one: picture cells are truecolor already, and
+        running ~2 000 distinct cell styles a frame through its small style cache cost more than
+        the rest of a group change. (Dim and no-colour filters still apply.)"""
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

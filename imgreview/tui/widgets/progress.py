@@ -33,7 +33,7 @@ class ProgressLine(TextLine):
         text = Text()
         text.append(" imgreview ", style="bold reverse")
         text.append(f"  {state.decided_groups:,}/{total:,} groups decided", style="bold")
-        text.append(f"  ·  {state.delete_files:,} files marked delete", style="red" if state.delete_files else "")
+        text.append(f"  ·  {state.delete_files:,} file{'' if state.delete_files == 1 else 's'} marked delete", style="red" if state.delete_files else "")
         text.append(f"  ·  {human_bytes(state.delete_bytes)} to reclaim")
         where = f"{position + 1:,} of {shown:,}" if position is not None else f"– of {shown:,}"
         text.append(f"  ·  {FILTER_LABELS[filter_name]}: {where}", style="cyan")

@@ -1,0 +1,110 @@
+"""Pictures for the terminal: the Sixel encoder (decoded back here), Sixel sizing, half-cell strips."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgreview.tui.pictures import Canvas, render, render_halfcell, sixel_size
+from imgreview.tui.sixel import encode, quantise
+from tests.helpers.imagegen import gradient, scene
+
+
+def decode(data: str) -> tuple[np.ndarray, int]:
+    """A minimal Sixel decoder: the picture (palette RGB per pixel, -1 where nothing was drawn) and
+    how often a pixel was painted more than once."""
+    m = re.match(r'\x1bP0;1;0q"1;1;(\d+);(\d+)', data)
+    assert m, "header: P2=1 (transparent background), raster attributes"
+    w, h = int(m.group(1)), int(m.group(2))
+    body = data[m.end():]
+    assert body.endswith("\x1b\\")
+    body = body[:-2]
+    palette: dict[int, tuple[int, int, int]] = {}
+    out = np.full((h + 6, w, 3), -1, dtype=np.int32)
+    painted = np.zeros((h + 6, w), dtype=np.int32)
+    x = band = 0
+    colour = 0
+    pos = 0
+    while pos < len(body):
+        ch = body[pos]
+        if ch == "#":
+            mm = re.match(r"#(\d+)(?:;2;(\d+);(\d+);(\d+))?", body[pos:])
+            assert mm
+            colour = int(mm.group(1))
+            if mm.group(2) is not None:
+                palette[colour] = tuple(round(int(v) * 255 / 100) for v in mm.group(2, 3, 4))  # type: ignore[assignment]
+            pos += mm.end()
+            continue
+        count = 1
+        if ch == "!":
+            mm = re.match(r"!(\d+)", body[pos:])
+            assert mm
+            count = int(mm.group(1))
+            pos += mm.end()
+            ch = body[pos]
+        if ch == "$":
+            x = 0
+        elif ch == "-":
+            x = 0
+            band += 1
+        else:
+            bits = ord(ch) - 63
+            assert 0 <= bits < 64
+            for r in range(6):
+                if bits >> r & 1:
+                    out[band * 6 + r, x:x + count] = palette[colour]
+                    painted[band * 6 + r, x:x + count] += 1
+            x += count
+        pos += 1
+    assert not painted[h:].any(), "nothing is drawn below the picture's height"
+    return out[:h], int((painted[:h] > 1).sum())
+
+
+@pytest.mark.parametrize("size", [(64, 48), (97, 31), (200, 150)])
+def test_every_pixel_is_drawn_once_in_its_own_colour(size: tuple[int, int]) -> None:
+    im = scene(11, size)
+    decoded, twice = decode(encode(im, colours=256, dither=False))
+    assert twice == 0  # no solid "fill" pass that later passes must overwrite
+    assert (decoded >= 0).all()  # every pixel drawn
+    quantised = np.asarray(quantise(im, 256, dither=False).convert("RGB"), dtype=np.int32)
+    assert np.abs(decoded - quantised).max() <= 2  # each pixel in its palette colour (percent rounding)
+
+
+def test_gradients_are_dithered() -> None:
+    im = gradient((256, 24))
+    plain, _ = decode(encode(im, colours=16, dither=False))
+    dithered, _ = decode(encode(im, colours=16, dither=True))
+    row = np.asarray(im, dtype=np.float64)[:, :, 0].mean(axis=0)
+    # averaged over a few columns the dithered picture follows the gradient; the plain one is banded
+    def band_error(a: np.ndarray) -> float:
+        cols = a[:, :, 0].astype(np.float64).mean(axis=0)
+        k = 8
+        return float(np.abs(np.convolve(cols - row, np.ones(k) / k, "valid")).mean())
+    assert band_error(dithered) < band_error(plain)
+
+
+def test_sixel_size_fits_cells_limits_and_whole_bands() -> None:
+    canvas = Canvas("sixel", (8, 17), (1000, 1000))
+    w, h = sixel_size((1600, 900), 200, 50, canvas)  # a wide zoom: 1600 px of cells
+    assert w <= 1000 and h <= 1000 and h % 6 == 0  # inside xterm's limit, whole bands
+    w, h = sixel_size((400, 300), 40, 15, canvas)
+    assert w <= 40 * 8 and h <= 15 * 17 and h % 6 == 0  # never into the row below
+    r = render(scene(2, (400, 300)), 40, 15, canvas)
+    assert r.sixel and r.cols <= 40 and r.rows <= 15
+    decoded, _ = decode(r.sixel)
+    assert decoded.shape[0] <= 15 * 17
+
+
+def test_halfcell_strips_fit_and_dim() -> None:
+    im = Image.new("RGB", (100, 50), (200, 40, 40))
+    r = render_halfcell(im, 20, 20)
+    assert r.cols == 20 and r.rows == 5 and len(r.strips) == 5
+    assert all(s.cell_length == 20 for s in r.strips)
+    bright = render(im, 20, 20, Canvas("halfcell"))
+    dim = render(im, 20, 20, Canvas("halfcell"), dim=True)
+    c1 = next(iter(bright.strips[0])).style.color.triplet  # type: ignore[union-attr]
+    c2 = next(iter(dim.strips[0])).style.color.triplet  # type: ignore[union-attr]
+    assert sum(c2) < sum(c1)  # a file marked delete shows darker
