@@ -42,6 +42,7 @@ class Member:
     aliases: list[str] = field(default_factory=list)  # other paths to the same inode
     label: str | None = None
     split: str | None = None
+    meta: dict[str, Any] | None = None  # GPS, description, comment, keywords (imgreview.scan.metadata)
     # Why this member is in its group, relative to the reference (issue 15): keys ``signal``
     # ("exact" | "hash" | "features"), ``summary`` (short human text) and optionally ``route``,
     # ``distance``, ``matches``, ``inliers``, ``scale``, ``rotation``, ``mirror``, ``crop``,
@@ -100,6 +101,7 @@ class ScanResult:
     groups: list[Group]
     errors: list[FileError]
     aliases: list[list[str]] = field(default_factory=list)
+    quality: list[dict[str, Any]] = field(default_factory=list)  # {"path", "issues", "scores"} per flagged image
     version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class ScanResult:
             "groups": [_group_dict(g) for g in self.groups],
             "errors": [{"path": e.path, "error": e.error} for e in self.errors],
             "aliases": self.aliases,
+            "quality": self.quality,
         }
 
     @classmethod
@@ -137,6 +140,7 @@ class ScanResult:
             groups=groups,
             errors=[FileError(**e) for e in data.get("errors", [])],
             aliases=[list(a) for a in data.get("aliases", [])],
+            quality=[dict(q) for q in data.get("quality", []) if isinstance(q, dict)],
         )
 
     def to_json(self, indent: int | None = None) -> str:
@@ -198,3 +202,4 @@ class ScanRecord(TypedDict):
     stats: NotRequired[dict[str, Any]]
     errors: NotRequired[list[FileError]]
     aliases: NotRequired[list[list[str]]]
+    quality: NotRequired[list[dict[str, Any]]]

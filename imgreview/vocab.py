@@ -12,6 +12,8 @@ from typing import Literal, get_args
 FileAction = Literal["keep", "delete", "undecided"]
 Verdict = Literal["keep", "delete", "undecided", "stale"]  # a file's decision over the latest scan
 DecidedBy = Literal["person", "rule"]
+TriageMark = Literal["unwanted", "wanted", "relabel"]  # a triage mark (the journal also has "unmarked")
+RowDecision = Verdict | TriageMark  # what an exported row says
 GraphicsMode = Literal["auto", "kitty", "sixel", "halfcell", "none"]
 
 FILE_ACTIONS: tuple[FileAction, ...] = get_args(FileAction)

@@ -19,7 +19,7 @@ from imgreview.cli.options import fail
 from imgreview.errors import EXIT_INTERRUPTED, ImgreviewError
 
 # Command modules, in the order `--help` lists them.
-COMMANDS = ("scan", "review", "demo", "find", "export", "apply", "restore", "resolve", "check", "split")
+COMMANDS = ("scan", "review", "triage", "demo", "find", "export", "apply", "restore", "resolve", "check", "split")
 
 DESCRIPTION = """\
 Find exact and near-duplicate images in a folder tree (for example an image-classification

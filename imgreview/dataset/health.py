@@ -21,6 +21,7 @@ from typing import Any
 from imgreview.decisions.build import build_decisions
 from imgreview.labels import labels_of, split_pairs, split_sort_key, splits_of
 from imgreview.model import FileError, Group, Member, ScanResult
+from imgreview.scan.quality import counts as quality_counts
 from imgreview.session.journal import Journal
 
 DEFAULT_MIN_IMAGES = 10
@@ -66,6 +67,13 @@ class HealthReport:
     held: int
     min_images: int = DEFAULT_MIN_IMAGES
     warnings: list[str] = field(default_factory=list)
+    quality: list[dict[str, Any]] = field(default_factory=list)  # images with a quality flag (scan result)
+    unwanted: int = 0  # files marked unwanted in triage
+    relabel: int = 0  # files marked as belonging to another label
+
+    @property
+    def quality_counts(self) -> dict[str, int]:
+        return quality_counts(self.quality)
 
     @property
     def clean(self) -> bool:
@@ -92,6 +100,10 @@ class HealthReport:
             "stale_decisions": self.stale,
             "held_back": self.held,
             "warnings": self.warnings,
+            "quality": self.quality,
+            "quality_counts": self.quality_counts,
+            "marked_unwanted": self.unwanted,
+            "marked_relabel": self.relabel,
         }
 
 
@@ -156,4 +168,7 @@ def build_report(result: ScanResult, journal: Journal, min_images: int = DEFAULT
         held=len(decisions.held),
         min_images=min_images,
         warnings=list(journal.warnings),
+        quality=[q for q in result.quality if q.get("path") not in deleted_paths],
+        unwanted=len(decisions.unwanted),
+        relabel=len(decisions.relabel),
     )

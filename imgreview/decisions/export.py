@@ -37,7 +37,7 @@ from imgreview.errors import ImgreviewError
 from imgreview.text import display_path
 
 COLUMNS = ("group", "path", "decision", "by", "distance", "size", "width", "height", "digest", "label",
-           "split", "note")
+           "split", "note", "to", "gps", "description", "keywords")
 FORMATS = ("txt", "csv", "json")
 
 

@@ -63,14 +63,15 @@ def _prepare(folder: str) -> None:
 
 
 def apply(session: Session, move_to: str, dry_run: bool = False,
-          on_move: Callable[[Move], None] | None = None) -> ApplyReport:
-    """Move every file marked delete into ``move_to``; with ``dry_run`` only plan (and verify)."""
+          on_move: Callable[[Move], None] | None = None, relabel: bool = False) -> ApplyReport:
+    """Move every file marked delete (or unwanted in triage) into ``move_to``; with ``relabel`` also
+    move the relabelled files into their label's folder; with ``dry_run`` only plan (and verify)."""
     if dry_run:
-        return plan_apply(session, move_to, verify=True)
+        return plan_apply(session, move_to, verify=True, relabel=relabel)
     held_before = session.locked  # the caller (e.g. the review) holds it
     session.lock("apply")
     try:
-        report = plan_apply(session, move_to, verify=False)
+        report = plan_apply(session, move_to, verify=False, relabel=relabel)
         if not report.planned:
             report.dry_run = False
             return report
@@ -80,7 +81,7 @@ def apply(session: Session, move_to: str, dry_run: bool = False,
             raise QuarantineError(f"cannot create the quarantine {display_path(report.move_to)}: "
                                   f"{exc.strerror or exc}") from None
         with ManifestLock(report.move_to) as lock:
-            report = plan_apply(session, move_to, verify=False, manifest=lock.read())
+            report = plan_apply(session, move_to, verify=False, manifest=lock.read(), relabel=relabel)
             report.dry_run = False
             lock.start_run({"imgreview-manifest": MANIFEST_VERSION, "time": utc_now(), "session": str(session.path),
                             "roots": report.roots, "move_to": report.move_to})
@@ -95,7 +96,8 @@ def apply(session: Session, move_to: str, dry_run: bool = False,
 def _apply_one(report: ApplyReport, lock: ManifestLock, mv: Move, on_move: Callable[[Move], None] | None) -> None:
     try:
         with moves.place(mv.root, os.path.relpath(mv.path, mv.root)) as src, \
-                moves.place(report.move_to, os.path.relpath(mv.new, report.move_to), create=True) as dst:
+                moves.place(base := (mv.root if mv.kind == "relabel" else report.move_to),
+                            os.path.relpath(mv.new, base), create=True) as dst:
             if mv.finish:
                 if not moves.unlink_second_name(dst, src):
                     moves.finish_copy(src, dst, mv.digest)
@@ -104,7 +106,8 @@ def _apply_one(report: ApplyReport, lock: ManifestLock, mv: Move, on_move: Calla
                     if not mv.recorded:
                         try:
                             lock.append({"original": mv.path, "new": mv.new, "digest": mv.digest, "size": mv.size,
-                                         "group": mv.group, "root": mv.root, "time": utc_now()})
+                                         "group": mv.group, "root": mv.root, "time": utc_now(),
+                                         **({"kind": mv.kind} if mv.kind else {})})
                         except OSError as exc:
                             raise Unrecorded(exc.errno, exc.strerror) from None
                     _pause_for_tests(len(report.moved))

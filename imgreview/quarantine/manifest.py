@@ -78,6 +78,7 @@ class EntryRecord(TypedDict):
     group: NotRequired[str]
     root: NotRequired[str]
     time: NotRequired[str]
+    kind: NotRequired[str]  # "relabel": moved into another label's folder inside the roots (apply --relabel)
 
 
 @dataclass(slots=True)
@@ -100,6 +101,7 @@ class Entry:
     time: str = ""
     header: Header | None = None  # the run it belongs to
     line: int = 0
+    kind: str = ""  # "relabel": ``new`` is inside the roots (another label's folder), not the quarantine
 
 
 def _normal_abs(path: str) -> bool:
@@ -130,7 +132,7 @@ def parse_entry(rec: dict[str, Any], line: int, header: Header | None) -> Entry:
     if size < 0:
         raise RecordError(f"size: negative ({size})")
     return Entry(rec["original"], rec["new"], rec["digest"], size, rec.get("group", ""), rec.get("root", ""),
-                 rec.get("time", ""), header, line)
+                 rec.get("time", ""), header, line, rec.get("kind", ""))
 
 
 def read_regular(path: Path, what: str) -> bytes | None:

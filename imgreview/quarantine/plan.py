@@ -39,6 +39,7 @@ class Move:
     freed: int  # bytes freed once the quarantine is emptied (0 for links and hard-linked files)
     recorded: bool = False  # its manifest line exists already (a rerun)
     finish: bool = False  # moved before but cut short: only the original's unlink is left
+    kind: str = ""  # "relabel": into another label's folder (imgreview.quarantine.relabel)
 
 
 @dataclass(slots=True)
@@ -125,12 +126,15 @@ def check_move_to(move_to: str, roots: list[str]) -> str:
 
 
 # ---------------------------------------------------------------------- planning
-def plan_apply(session: Session, move_to: str, verify: bool = True, manifest: Manifest | None = None) -> ApplyReport:
+def plan_apply(session: Session, move_to: str, verify: bool = True, manifest: Manifest | None = None,
+               relabel: bool = False) -> ApplyReport:
     """What apply would do: the moves, the files already moved, and the files skipped with why.
 
     With ``verify`` every file to move is read and its digest compared with the decision's
     (``apply`` itself verifies again at the moment of each move). ``manifest``: the manifest as
-    read under the quarantine's lock (default: read it now).
+    read under the quarantine's lock (default: read it now). Files marked unwanted in triage are
+    planned like deletions; with ``relabel`` the relabelled files too, into their label's folder
+    (:mod:`imgreview.quarantine.relabel`).
     """
     result, journal, decisions = load_decisions(session)
     roots = _session_roots(session, result.roots)
@@ -142,6 +146,10 @@ def plan_apply(session: Session, move_to: str, verify: bool = True, manifest: Ma
                          warnings=[*journal.warnings, *manifest.warnings], roots=roots)
     ctx = Context(decisions, journal, roots, {r: os.path.realpath(r) for r in roots}, target, manifest, verify)
     _plan(report, ctx)
+    if relabel:
+        from imgreview.quarantine.relabel import plan_relabel
+
+        plan_relabel(report, ctx)
     return report
 
 
@@ -162,7 +170,7 @@ def _plan(report: ApplyReport, ctx: Context) -> None:
             ctx.reserved.add(loc)
     ctx.refused_groups = last_copy_refusals(ctx)
 
-    for row in sorted(decisions.delete, key=lambda r: r.path):
+    for row in sorted([*decisions.delete, *decisions.unwanted], key=lambda r: r.path):
         entry, state = _recorded(ctx, row.member)
         if state == "already":
             report.already.append(row.path)

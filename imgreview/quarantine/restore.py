@@ -103,7 +103,12 @@ def _skip(report: RestoreReport, e: Entry, reason: str, kind: str = REFUSED) -> 
 
 
 def _restore_one(manifest: Manifest, e: Entry, roots: list[str], report: RestoreReport, accept_changed: bool) -> None:
-    loc = manifest.locate(e)
+    base = manifest.folder
+    if e.kind == "relabel":  # apply --relabel: moved to another label's folder inside a root
+        base = next((r for r in roots if is_within(e.new, r) and e.new != r), "")
+        loc = e.new if base else None
+    else:
+        loc = manifest.locate(e)
     if loc is None:
         _skip(report, e, "its quarantine path is outside the quarantine folder or names the quarantine's own "
                          "files; not restored")
@@ -115,11 +120,10 @@ def _restore_one(manifest: Manifest, e: Entry, roots: list[str], report: Restore
     if not os.path.isdir(root):
         _skip(report, e, f"its root {display_path(root)} no longer exists (renamed or removed?); not restored")
         return
-    folder = manifest.folder
     try:
         with ExitStack() as stack:
             try:
-                q: moves.Place | None = stack.enter_context(moves.place(folder, os.path.relpath(loc, folder)))
+                q: moves.Place | None = stack.enter_context(moves.place(base, os.path.relpath(loc, base)))
             except moves.FolderMissing:
                 q = None  # its folder in the quarantine is gone, so is the file
             try:

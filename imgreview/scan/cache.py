@@ -22,7 +22,7 @@ CACHE_SCHEMA = 1
 
 _COLUMNS = (
     "path, size, mtime_ns, settings, digest, width, height, format, mode, taken, camera, "
-    "hash, lowinfo, gray, color, error, routes"
+    "hash, lowinfo, gray, color, error, routes, quality, meta"
 )
 
 
@@ -75,6 +75,9 @@ class FingerprintCache:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(files)")}
         if "routes" not in columns:  # added by issue 15; older rows read as "no query hashes"
             self.db.execute("ALTER TABLE files ADD COLUMN routes BLOB")
+        for column, kind in (("quality", "BLOB"), ("meta", "TEXT")):  # issue 13; older rows are fingerprinted again
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE files ADD COLUMN {column} {kind}")
         self.db.execute(
             """CREATE TABLE IF NOT EXISTS features (
                 path BLOB, size INTEGER, mtime_ns INTEGER, recipe TEXT, data BLOB,
@@ -116,7 +119,7 @@ class FingerprintCache:
     def store(self, items: Iterable[Fingerprint | Failure], settings_key: str) -> None:
         rows = [_to_row(item, settings_key) for item in items]
         with _guarded(self.path), self.db:
-            self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 17)})", rows)
+            self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 19)})", rows)
 
     def lookup_features(self, recipe: str) -> dict[str, tuple[int, int, bytes]]:
         """Cached local features (see imgreview.scan.localfeat): path -> (size, mtime_ns, data)."""
@@ -145,14 +148,15 @@ def _to_row(item: Fingerprint | Failure, settings_key: str) -> tuple[object, ...
     path = os.fsencode(item.path)
     if isinstance(item, Failure):
         return (path, item.size, item.mtime_ns, settings_key, None, None, None, None, None, None, None,
-                None, None, None, None, item.error, None)
+                None, None, None, None, item.error, None, None, None)
     return (path, item.size, item.mtime_ns, settings_key, item.digest, item.width, item.height, item.format,
-            item.mode, item.taken, item.camera, item.hash, int(item.lowinfo), item.gray, item.color, None, item.routes)
+            item.mode, item.taken, item.camera, item.hash, int(item.lowinfo), item.gray, item.color, None, item.routes,
+            item.quality or None, item.meta)
 
 
 def _from_row(path: str, row: tuple[Any, ...]) -> Fingerprint | Failure:
     (_, size, mtime_ns, _, digest, width, height, fmt, mode, taken, camera, hsh, lowinfo, gray, color, error,
-     routes) = row
+     routes, qual, meta) = row
     if error is not None:
         return Failure(path, int(size), int(mtime_ns), str(error))
     return Fingerprint(
@@ -171,4 +175,6 @@ def _from_row(path: str, row: tuple[Any, ...]) -> Fingerprint | Failure:
         gray=bytes(gray),
         color=bytes(color),
         routes=bytes(routes) if routes is not None else b"",
+        quality=bytes(qual) if isinstance(qual, bytes) else b"",
+        meta=meta if isinstance(meta, str) else None,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import os
 import stat
 import warnings
@@ -27,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 from imgreview.errors import ImgreviewError
 from imgreview.fs import digest_bytes
+from imgreview.scan import metadata, quality
 from imgreview.scan.variants import pack_routes, route_hashes
 from imgreview.settings import HashSettings
 
@@ -106,6 +108,8 @@ class Fingerprint:
     gray: bytes  # 16×16 greyscale signature
     color: bytes  # 4×4 RGB signature
     routes: bytes = b""  # query hashes of the hard edits (see imgreview.scan.variants), pHash only
+    quality: bytes = b""  # quality statistics + features (imgreview.scan.quality.encode)
+    meta: str | None = None  # JSON: GPS, description, comment, keywords (imgreview.scan.metadata)
 
 
 @dataclass(slots=True)
@@ -178,6 +182,7 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
             )
         mode = img.mode
         orientation, taken, camera = _exif_facts(img)
+        meta = _metadata(img)
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         try:
@@ -190,6 +195,7 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
     if transpose is not None:
         small = small.transpose(transpose)
     rgb = _to_rgb(small)
+    stats, features = quality.measure(rgb, width, height)  # the same thumbnail: no second decode
     routes = b""
     if settings.algorithm == "phash":
         hash_bits, queries = route_hashes(rgb, settings.hash_size)
@@ -215,7 +221,15 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
         gray=gray.tobytes(),
         color=color.tobytes(),
         routes=routes,
+        quality=quality.encode(stats, features),
+        meta=meta,
     )
+
+
+def _metadata(img: Image.Image) -> str | None:
+    """GPS, caption and keywords as compact JSON, or None when the file carries none."""
+    found = metadata.extract(img)
+    return json.dumps(found, ensure_ascii=True, separators=(",", ":")) if found else None
 
 
 def decode_upright(path: str, side: int) -> Image.Image | None:

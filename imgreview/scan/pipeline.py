@@ -7,6 +7,7 @@ reports progress through a callback ``progress(stage, done, total)`` with stages
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from imgreview.errors import EXIT_INTERRUPTED, ImgreviewError
 from imgreview.fs import within_any
 from imgreview.labels import DatasetError, Labeller, Layout, annotate
 from imgreview.model import FileError, Group, Member, ScanResult
+from imgreview.scan import quality
 from imgreview.scan.cache import FingerprintCache
 from imgreview.scan.candidates import Evidence, merge_candidates, route_candidates, route_threshold, verify_candidates
 from imgreview.scan.executors import make_executor
@@ -101,7 +103,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         cached = cache.lookup(key)
         for path, entry in entries.items():
             hit = cached.get(path)
-            if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns:
+            if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns and not _needs_quality(hit[2]):
                 item = hit[2]
                 if isinstance(item, Fingerprint):
                     fingerprints[path] = item
@@ -169,6 +171,8 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         "seconds": round(time.monotonic() - started, 3),
     })
     annotate(result, labeller=labeller, images=((p, entries[p].root) for p in sorted(fingerprints)))
+    result.quality = quality_report(fingerprints, entries, labeller)
+    result.stats["quality"] = quality.counts(result.quality)
     session.save_result(result)
     return result
 
@@ -365,7 +369,27 @@ def _member(fp: Fingerprint, entry: FileEntry, distance: int, exact: bool) -> Me
         path=fp.path, digest=fp.digest, distance=int(distance), size=fp.size, width=fp.width,
         height=fp.height, format=fp.format, mode=fp.mode, mtime=fp.mtime_ns / 1e9, taken=fp.taken,
         camera=fp.camera, root=entry.root, exact=exact, aliases=list(entry.aliases),
+        meta=json.loads(fp.meta) if fp.meta else None,
     )
+
+
+def _needs_quality(item: Fingerprint | Failure) -> bool:
+    """A fingerprint cached by a version without quality statistics is computed again."""
+    return isinstance(item, Fingerprint) and not item.quality
+
+
+def quality_report(fingerprints: dict[str, Fingerprint], entries: dict[str, FileEntry],
+                   labeller: Labeller) -> list[dict[str, object]]:
+    """The quality flags of every image (relative to its label), for the images with an issue."""
+    items: list[tuple[str, quality.Stats, str | None]] = []
+    for path in sorted(fingerprints):
+        try:
+            stats, _ = quality.decode(fingerprints[path].quality)
+        except ValueError:
+            continue
+        label, _split = labeller.classify(path, entries[path].root)
+        items.append((path, stats, label))
+    return quality.report(items)
 
 
 def _expand_to_nodes(hpairs: Pairs, inverse: np.ndarray, n_hashes: int) -> Pairs:

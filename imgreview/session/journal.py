@@ -12,6 +12,10 @@ Record fields: ``v`` (format), ``batch``, ``time`` (ISO 8601, UTC), ``action``, 
   was made on; if the file's content changes the decision is *stale* and is not applied);
 * for ``distinct`` / ``not-distinct``: ``paths`` and ``digests`` of a group a person declared
   "not duplicates" (or took that back); later scans do not group those contents together;
+* for triage marks ``unwanted`` / ``wanted`` / ``relabel`` (and ``unmarked``, which takes a mark
+  back): ``path`` and ``digest`` (a mark made on other content is *stale*), ``label`` (the label
+  the picture had) and, for ``relabel``, ``to`` (the label it belongs to). Triage marks are kept
+  apart from keep/delete: a file kept in a duplicate group may still be marked unwanted;
 * ``undoes`` / ``redoes``: on records written by undo/redo, the batch they reverse or repeat.
 
 On replay a truncated or unreadable line (a crash mid-write, a hand edit) is skipped with a
@@ -36,6 +40,7 @@ from imgreview.vocab import DecidedBy, FileAction, Verdict
 JOURNAL_VERSION = 1
 FILE_ACTIONS = ("keep", "delete", "undecided")
 GROUP_ACTIONS = ("distinct", "not-distinct")
+TRIAGE_ACTIONS = ("unwanted", "wanted", "relabel", "unmarked")
 
 
 class JournalError(ImgreviewError):
@@ -51,6 +56,31 @@ class Decision:
     rule: str | None
     time: str
     batch: int
+
+
+@dataclass(slots=True, frozen=True)
+class Mark:
+    """A triage mark on one file."""
+
+    action: str  # unwanted | wanted | relabel
+    digest: str
+    to: str | None  # relabel: the label the picture belongs to
+    label: str | None  # the label it had when marked
+    by: str
+    rule: str | None
+    time: str
+    batch: int
+
+
+@dataclass(slots=True)
+class MarkChange:
+    """One file's triage mark in a batch."""
+
+    path: str
+    digest: str
+    action: str  # unwanted | wanted | relabel | unmarked
+    to: str | None = None
+    label: str | None = None
 
 
 @dataclass(slots=True)
@@ -115,6 +145,11 @@ def _check_record(rec: object) -> int:
     if action in FILE_ACTIONS:
         if not isinstance(rec.get("path"), str) or not isinstance(rec.get("digest", ""), str):
             raise ValueError("a file decision without a path")
+    elif action in TRIAGE_ACTIONS:
+        if not isinstance(rec.get("path"), str) or not isinstance(rec.get("digest", ""), str):
+            raise ValueError("a triage mark without a path")
+        if action == "relabel" and not isinstance(rec.get("to"), str):
+            raise ValueError("a relabel without the label it goes to")
     elif action in GROUP_ACTIONS:
         digests = rec.get("digests")
         if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
@@ -138,6 +173,7 @@ class Journal:
         self.read_only = read_only
         self.decisions: dict[str, Decision] = {}
         self.distinct: dict[frozenset[str], str] = {}  # digests -> group
+        self.marks: dict[str, Mark] = {}  # path -> triage mark
         self.warnings: list[str] = []
         self._undo: list[_Batch] = []
         self._redo: list[_Batch] = []
@@ -204,6 +240,13 @@ class Journal:
             key = frozenset(rec.get("digests", []))
             was = "distinct" if key in self.distinct else "not-distinct"
             return {**rec, "action": was}
+        if action in TRIAGE_ACTIONS:
+            where = rec.get("path")
+            mark = self.marks.get(where) if isinstance(where, str) else None
+            if mark is None:
+                return {k: v for k, v in rec.items() if k != "to"} | {"action": "unmarked"}
+            return {**rec, "action": mark.action, "digest": mark.digest, "to": mark.to, "label": mark.label,
+                    "by": mark.by, "rule": mark.rule}
         path = rec.get("path")
         prior = self.decisions.get(path) if isinstance(path, str) else None
         if prior is None:
@@ -224,6 +267,18 @@ class Journal:
                 self.distinct.pop(key, None)
             return
         path = rec.get("path")
+        if isinstance(path, str) and action in TRIAGE_ACTIONS:
+            if action == "unmarked":
+                self.marks.pop(path, None)
+            else:
+                to = rec.get("to")
+                label = rec.get("label")
+                self.marks[path] = Mark(action=action, digest=str(rec.get("digest", "")),
+                                        to=str(to) if to is not None and action == "relabel" else None,
+                                        label=str(label) if label is not None else None,
+                                        by=str(rec.get("by", "person")), rule=rec.get("rule"),
+                                        time=str(rec.get("time", "")), batch=int(rec.get("batch", 0)))
+            return
         if not isinstance(path, str) or action not in FILE_ACTIONS:
             return
         if action == "undecided":
@@ -248,6 +303,15 @@ class Journal:
         if d.digest and digest and d.digest != digest:
             return "stale"
         return d.action
+
+    def mark_for(self, path: str, digest: str) -> str:
+        """The triage mark: ``unwanted``, ``wanted``, ``relabel``, ``undecided``, or ``stale``."""
+        m = self.marks.get(path)
+        if m is None:
+            return "undecided"
+        if m.digest and digest and m.digest != digest:
+            return "stale"
+        return m.action
 
     def distinct_pairs(self) -> set[tuple[str, str]]:
         """Pairs of content digests a person declared not duplicates (sorted tuples)."""
@@ -296,6 +360,26 @@ class Journal:
                 raise ValueError(f"unknown action {c.action!r}")
             rec: dict[str, Any] = {"action": c.action, "path": c.path, "digest": c.digest, "group": c.group or group,
                                    "by": by}
+            if rule:
+                rec["rule"] = rule
+            records.append(rec)
+        if not records:
+            return 0
+        return self._commit(records)
+
+    def mark(self, changes: Iterable[MarkChange], by: str = "person", rule: str | None = None) -> int:
+        """Record triage marks for several files as one undoable batch; returns the batch number."""
+        records: list[dict[str, Any]] = []
+        for c in changes:
+            if c.action not in TRIAGE_ACTIONS:
+                raise ValueError(f"unknown triage mark {c.action!r}")
+            if c.action == "relabel" and not c.to:
+                raise ValueError("a relabel needs the label the file goes to")
+            rec: dict[str, Any] = {"action": c.action, "path": c.path, "digest": c.digest, "by": by}
+            if c.label is not None:
+                rec["label"] = c.label
+            if c.action == "relabel":
+                rec["to"] = c.to
             if rule:
                 rec["rule"] = rule
             records.append(rec)

@@ -61,7 +61,7 @@ def test_session_help_matches_the_lookup_the_command_uses(name: str, tmp_path: P
     and its help says it looks for the nearest ``.imgreview/``.
     """
     text = _session_help(name)
-    takes_roots = name in ("scan", "review", "check", "split")
+    takes_roots = name in ("scan", "review", "triage", "check", "split")
     if takes_roots:
         assert "inside the first ROOT" in text, text
         assert "nearest" not in text

@@ -24,7 +24,7 @@ EXIT_STATUS = ("exit status: 0 every file of the delete list was moved (or nothi
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
         "apply",
-        help="move the files marked delete into a quarantine folder (restorable)",
+        help="move the files marked delete (or unwanted) into a quarantine folder (restorable)",
         description="Move every file marked delete into DIR, keeping its path relative to its scanned root, "
                     "and record each move in DIR/imgreview-manifest.jsonl before making it. Each file is "
                     "read again first and skipped if it changed since it was decided. Nothing is deleted: "
@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     add_session_lookup_option(p)
     p.add_argument("--move-to", metavar="DIR", required=True, help="quarantine folder (created if needed)")
+    p.add_argument("--relabel", action="store_true",
+                   help="also move the files marked (in triage) as belonging to another label into that "
+                        "label's folder, recorded in the same manifest (restore moves them back)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="no line per file, only the summary")
     p.set_defaults(func=run)
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"moved {display_path(mv.path)} -> {display_path(mv.new)}", flush=True)
 
     try:
-        report = apply(session, args.move_to, dry_run=args.dry_run, on_move=moved)
+        report = apply(session, args.move_to, dry_run=args.dry_run, on_move=moved, relabel=args.relabel)
     except (QuarantineError, SessionError) as exc:
         return fail(str(exc))
     print_summary(report, args.quiet)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from imgreview.cli.options import add_scan_options, add_session_option, open_session
 from imgreview.cli.steps import run_scan, write_output
@@ -49,6 +50,16 @@ def _split_name(split: str) -> str:
     return split or "(no split)"
 
 
+def _triage_rows(summary: Any, report: HealthReport) -> None:
+    """Quality flags and triage marks in the health table."""
+    flagged = {k: n for k, n in report.quality_counts.items() if n}
+    text = ", ".join(f"{k} {n}" for k, n in flagged.items())
+    summary.add_row("Quality flags", f"{text} ({len(report.quality)} image(s); see --json, `imgreview triage`)"
+                    if flagged else "none")
+    if report.unwanted or report.relabel:
+        summary.add_row("Triage marks", f"{report.unwanted} unwanted, {report.relabel} relabel")
+
+
 def print_report(report: HealthReport, console: object) -> None:
     from rich.table import Table
 
@@ -86,6 +97,7 @@ def print_report(report: HealthReport, console: object) -> None:
     small = ", ".join(f"{label} ({n})" for label, n in report.small_labels.items())
     summary.add_row(f"Labels < {report.min_images} images", small or "none")
     summary.add_row("Decided delete", f"{report.deleted} file(s), not counted")
+    _triage_rows(summary, report)
     if report.stale:
         summary.add_row("Stale decisions", f"{report.stale} (the file changed since; not applied)")
     if report.held:

@@ -29,6 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--delete", metavar="FILE", help="write the files to delete to FILE")
     p.add_argument("--undecided", metavar="FILE",
                    help="write the files without an applicable decision (undecided, stale, held back) to FILE")
+    p.add_argument("--unwanted", metavar="FILE",
+                   help="write the files marked unwanted in triage to FILE (a file kept in a duplicate group "
+                        "and marked unwanted is unwanted; its note says so)")
+    p.add_argument("--relabel", metavar="FILE",
+                   help="write the files marked as belonging to another label to FILE (csv/json: column 'to')")
+    p.add_argument("--wanted", metavar="FILE", help="write the files marked wanted in triage to FILE")
     p.add_argument("-0", "--null", dest="null", action="store_true",
                    help="txt only: end each path with NUL instead of a newline (for xargs -0)")
     p.set_defaults(func=run)
@@ -38,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     _, journal, decisions = load_decisions(find_session(args))
     for w in journal.warnings:
         print(f"imgreview: warning: {w}", file=sys.stderr)
-    targets = {name: getattr(args, name) for name in ("keep", "delete", "undecided") if getattr(args, name)}
+    targets = {name: getattr(args, name) for name in ("keep", "delete", "undecided", "unwanted", "relabel", "wanted")
+               if getattr(args, name)}
     if not targets:
         targets = {"delete": "-"}
     if sum(t == "-" for t in targets.values()) > 1:
@@ -50,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
     err = sys.stderr
     print(f"keep {len(decisions.keep)}, delete {len(decisions.delete)} ({decisions.delete_bytes} bytes), "
           f"undecided {len(decisions.undecided)}", file=err)
+    if decisions.unwanted or decisions.relabel or decisions.wanted:
+        overridden = sum(r.note.startswith("kept in duplicate group") for r in decisions.unwanted)
+        print(f"triage: unwanted {len(decisions.unwanted)}"
+              + (f" ({overridden} of them kept in a duplicate group: unwanted wins)" if overridden else "")
+              + f", relabel {len(decisions.relabel)}, wanted {len(decisions.wanted)}", file=err)
     if decisions.stale:
         print(f"{len(decisions.stale)} stale decision(s) not applied: the file changed since it was decided; "
               "review those files again", file=err)
