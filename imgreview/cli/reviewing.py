@@ -85,6 +85,8 @@ def run_review(args: argparse.Namespace) -> int:
     if not args.roots and not session.exists():
         return fail(f"no session at {session.path}: give the folder(s) to review, e.g. `imgreview review ROOT`")
     try:
+        if session.exists():
+            session.read_meta()  # a session of a newer imgreview, or damaged: say so before anything else
         if not args.read_only:
             session.lock("review")
     except SessionLocked as exc:
