@@ -32,6 +32,7 @@ from imgreview.scan.workers import WORKER_DIED
 from imgreview.session.folder import Session
 from imgreview.settings import DaskSettings, ScanSettings
 from tests.helpers.imagegen import brightened, resized, save, scene
+from tests.helpers.procs import cached_rows
 
 distributed = pytest.importorskip("distributed")
 
@@ -48,21 +49,6 @@ def make_dataset(root: Path, n: int = 16) -> Path:
     (root / "b" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     return root
 
-
-def cached_rows(path: Path) -> int:
-    """Rows committed to a cache, read through a separate connection (0 while there is none)."""
-    import sqlite3
-
-    if not path.exists():
-        return 0
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(db.execute("SELECT count(*) FROM files").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
 
 
 def cached(session: Session, settings: ScanSettings) -> dict[str, object]:

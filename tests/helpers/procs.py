@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import select
 import signal
+import sqlite3
 import subprocess
 import time
+from pathlib import Path
 
 PAUSE_MARKER = b"imgreview-test: paused"
 
@@ -40,3 +42,17 @@ def wait_for(predicate, timeout: float = 120.0, what: str = "condition", poll: f
             return
         time.sleep(poll)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def cached_rows(path: Path) -> int:
+    """Rows committed to a fingerprint cache, read through a separate connection (0 while there is none)."""
+    if not path.exists():
+        return 0
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(db.execute("SELECT count(*) FROM files").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0

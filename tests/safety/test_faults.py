@@ -33,7 +33,7 @@ from tests.helpers.hostile import (
     unprivileged,
 )
 from tests.helpers.imagegen import resized, save, scene
-from tests.helpers.procs import wait_for
+from tests.helpers.procs import cached_rows, wait_for
 
 ONE_JOB = ScanSettings(jobs=1)
 
@@ -51,19 +51,6 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-
-def cached_rows(path: Path) -> int:
-    """Rows committed to a cache, read through a separate connection (0 while it is not there yet)."""
-    if not path.exists():
-        return 0
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            return int(db.execute("SELECT count(*) FROM files").fetchone()[0])
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return 0
 
 
 def small_dataset(root: Path, n: int) -> None:
