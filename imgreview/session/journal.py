@@ -408,18 +408,19 @@ class Journal:
         if not self._undo:
             return None
         batch = self._undo[-1]
-        records = [{k: v for k, v in r.items() if k not in ("batch", "time", "undoes", "redoes")} for r in batch.before]
-        for r in records:
-            r["undoes"] = batch.number
-        self._commit(records)
-        return [r["path"] for r in batch.records if "path" in r]
+        return self._replay_batch(batch, batch.before, "undoes")
 
     def redo(self) -> list[str] | None:
+        """Repeat the latest undone batch; returns the paths it touched, or None when nothing to redo."""
         if not self._redo:
             return None
         batch = self._redo[-1]
-        records = [{k: v for k, v in r.items() if k not in ("batch", "time", "undoes", "redoes")} for r in batch.records]
+        return self._replay_batch(batch, batch.records, "redoes")
+
+    def _replay_batch(self, batch: _Batch, source: list[dict[str, Any]], key: str) -> list[str]:
+        """Append ``source``'s records again as one batch marked ``key`` (``undoes``/``redoes``) = the batch."""
+        records = [{k: v for k, v in r.items() if k not in ("batch", "time", "undoes", "redoes")} for r in source]
         for r in records:
-            r["redoes"] = batch.number
+            r[key] = batch.number
         self._commit(records)
         return [r["path"] for r in batch.records if "path" in r]
