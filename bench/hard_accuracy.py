@@ -51,7 +51,7 @@ def run_peer(corpus: Path, name: str, opts: str) -> dict:
     pred = peers.predicted_pairs(r)
     rep = score(corpus, {tuple(sorted(p)) for p in pred}, r.groups if r.pairs is None else None)
     rep["seconds"] = r.wall_s
-    rep["files_read"] = len(r.files) if r.files else None
+    rep["files_read"] = r.files  # an int (how many files the peer says it read) or None
     return rep
 
 
@@ -67,6 +67,12 @@ def score(corpus: Path, pred: set[tuple[str, str]], groups: list[list[str]] | No
     """Scores of predicted pairs (absolute paths); ``groups`` for the mixed-group count."""
     with open(corpus / "truth.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
+    # A path listed twice has no single truth (two source pictures of one name wrote the same
+    # files in a corpus built before make_hard_corpus made names unique): leave those files out.
+    seen: dict[str, int] = defaultdict(int)
+    for r in rows:
+        seen[r["path"]] += 1
+    rows = [r for r in rows if seen[r["path"]] == 1]
     by_path = {str((corpus / r["path"]).resolve()): r for r in rows}
     pred_rows = [(by_path[a], by_path[b]) for a, b in pred if a in by_path and b in by_path]
     keyset = {tuple(sorted((a["path"], b["path"]))) for a, b in pred_rows}
@@ -93,22 +99,32 @@ def score(corpus: Path, pred: set[tuple[str, str]], groups: list[list[str]] | No
                 mixed[ms[0]["family"]] += 1
         per_edit: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         per_family: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        # Each edited copy is scored against its own original (``BASE__edit.ext`` against
+        # ``BASE.ext``); the original of a picture that truth merges into another (a derived
+        # picture, make_hard_corpus.DERIVED) against that picture's original, as kind "derived".
+        originals = {r["path"].rsplit(".", 1)[0]: r for r in sel if r["edit"] == "original"}
         for files in pics.values():
-            orig = [r for r in files if r["edit"] == "original"]
-            if not orig:
-                continue
-            o = orig[0]
             for r in files:
-                if r is o:
-                    continue
+                own = r["path"].rsplit(".", 1)[0]
+                if r["edit"] == "original":
+                    o = originals.get(r["picture"].replace(" ", "_"))
+                    kind = "derived"
+                    if o is None or o is r:
+                        continue
+                else:
+                    o = originals.get(r["path"].split("__", 1)[0])
+                    kind = r["edit"]
+                    if o is None or own == o["path"].rsplit(".", 1)[0]:
+                        continue
                 hit = tuple(sorted((o["path"], r["path"]))) in keyset
-                for table, k in ((per_edit, r["edit"]), (per_family, r["family"])):
+                for table, k in ((per_edit, kind), (per_family, r["family"])):
                     table[k][0] += hit
                     table[k][1] += 1
         oe_hits = sum(v[0] for v in per_edit.values())
         oe_total = sum(v[1] for v in per_edit.values())
         report[half] = {
             "files": n, "true_pairs": positives, "tp": tp, "fp": fp,
+            "ambiguous_files_left_out": sum(1 for v in seen.values() if v > 1),
             "precision": tp / (tp + fp) if tp + fp else 1.0, "recall": tp / positives if positives else 0.0,
             "orig_edit_recall": oe_hits / oe_total if oe_total else 0.0,
             "false_pair_rate": fp / negatives if negatives else 0.0,

@@ -58,6 +58,12 @@ HELD_OUT = ("windows", "stamp", "gamebg", "mate")
 SOURCES_PER_FAMILY = 12  # pictures that get every edit
 LOOKALIKES_PER_FAMILY = 24  # further pictures written unedited
 LONGEST = 1600  # originals are at most this long (about 1.5 MP for 16:10)
+# Pictures the packages ship as separate files that are the same shot edited (found when the scan
+# grouped them, then checked by eye): truth must call them one picture.
+DERIVED = {
+    "painting/landscape-bridge_sun": "painting/landscape-bridge",  # the same painting, sky repainted
+    "portrait/undead-zombie-rider": "portrait/undead-zombie-horse",  # the same horse, a rider painted on
+}
 
 
 @dataclass(slots=True)
@@ -164,6 +170,7 @@ def choose_pictures(fam: dict[str, list[Picture]], seed: int) -> list[tuple[Pict
         rng.shuffle(pics)
         kept: list[tuple[Picture, imagehash.ImageHash, imagehash.ImageHash]] = []
         seen: set[str] = set()
+        taken: set[str] = set()  # file names in use (a space becomes "_" in the name)
         for pic in pics:
             if len(kept) >= SOURCES_PER_FAMILY + LOOKALIKES_PER_FAMILY:
                 break
@@ -174,13 +181,14 @@ def choose_pictures(fam: dict[str, list[Picture]], seed: int) -> list[tuple[Pict
             if min(im.size) < 200 or not _informative(im):
                 continue
             digest = hashlib.sha256(im.tobytes()).hexdigest()
-            if digest in seen or pic.name in {k.name for k, _, _ in kept}:
+            if digest in seen or pic.name.replace(" ", "_") in taken:
                 continue  # the same content, or a name that would overwrite another picture's files
             h = imagehash.phash(im)
             hm = imagehash.phash(ImageOps.mirror(im))
             if any(h - k <= 10 or hm - k <= 10 for _, k, _ in kept):
                 continue  # the same picture shipped twice (other size, mirrored): not a look-alike
             seen.add(digest)
+            taken.add(pic.name.replace(" ", "_"))
             kept.append((pic, h, hm))
         print(f"[pick] {family}: {len(kept)} pictures ({len(pics)} candidates)", file=sys.stderr)
         chosen += [(p, k < SOURCES_PER_FAMILY) for k, (p, _, _) in enumerate(kept)]
@@ -366,6 +374,13 @@ def build_one(args: tuple[Picture, bool, Path, int]) -> list[dict[str, str]]:
         rows.append({"path": rel, "family": pic.family, "half": "dev" if pic.family in DEV else "held-out",
                      "picture": picture_id, "edit": kind, "strength": strength,
                      "role": "source" if edited else "lookalike"})
+    return apply_derived(rows)
+
+
+def apply_derived(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows of :data:`DERIVED` pictures under the picture they were made from."""
+    for r in rows:
+        r["picture"] = DERIVED.get(r["picture"], r["picture"])
     return rows
 
 
@@ -375,7 +390,16 @@ def main() -> None:
     ap.add_argument("--raw", type=Path, help="unpacked packages (default: OUT/../raw)")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--fix-truth", action="store_true", help="only apply DERIVED to an existing OUT/truth.csv")
     args = ap.parse_args()
+    if args.fix_truth:
+        with open(args.out / "truth.csv", newline="") as fh:
+            old = apply_derived(list(csv.DictReader(fh)))
+        with open(args.out / "truth.csv", "w", newline="") as fh:
+            wr = csv.DictWriter(fh, fieldnames=list(old[0]))
+            wr.writeheader()
+            wr.writerows(old)
+        return
     raw = args.raw or args.out.parent / "raw"
     _fetch(raw, raw.parent / "debs")
     chosen = choose_pictures(_candidates(raw), args.seed)

@@ -56,7 +56,7 @@ class HashSettings:
     @property
     def key(self) -> str:
         """Identifies the fingerprint recipe in the cache; bump the suffix when the recipe changes."""
-        return f"{self.algorithm}-{self.hash_size}-v3"
+        return f"{self.algorithm}-{self.hash_size}-v5"
 
     @property
     def bits(self) -> int:

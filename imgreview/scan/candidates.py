@@ -7,9 +7,11 @@ exact multi-index engine. :func:`verify_candidates` checks every candidate pair:
 * a pair with a low-information side (flat fill, gradient) keeps the signature rule of
   :mod:`imgreview.scan.verify` (both must be low-information and alike), direct route only;
 * any other pair must pass the local-feature stage (:mod:`imgreview.scan.localfeat`); a picture
-  with too few features to decide (tiny or nearly flat) is accepted only by a direct hash match at
-  half the threshold (the whole threshold for pictures under :data:`TINY_SIDE` pixels) with a
-  grey-signature correlation of at least :data:`FALLBACK_CORRELATION`.
+  with too few features to decide (tiny or nearly flat) is accepted only by a direct, dihedral
+  (mirror, turn) or both-trimmed hash match at half the threshold (the whole threshold for
+  pictures under :data:`TINY_SIDE` pixels) whose grey views agree with a correlation of at least
+  :data:`FALLBACK_CORRELATION` as the route sees them: A turned as the route says, and only the
+  content inside trimmed borders when either side is mostly border.
 
 Each accepted pair carries its *evidence* (the ``Member.evidence`` schema of the scan result).
 """
@@ -22,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from imgreview.scan.localfeat import MIN_INLIERS, Features, Match, match_features
 from imgreview.scan.search import Pairs, exact_cross_pairs
-from imgreview.scan.variants import MIRRORED_ROUTES, ROUTES, unpack_routes
+from imgreview.scan.variants import DIHEDRAL, MIRRORED_ROUTES, ROUTES, SAME_ROUTES, unpack_routes
 from imgreview.scan.verify import Signatures, correlation, verify_pairs
 
 FALLBACK_CORRELATION = 0.9
@@ -33,6 +36,7 @@ FALLBACK_CORRELATION = 0.9
 # a direct hash match with a high grey correlation decides.
 TINY_SIDE = 96
 DIRECT = -1  # route index of a plain hash-to-hash candidate
+MIN_CONTENT_SHARE = 0.6  # of the picture inside trimmed borders, for the hash fallback
 
 Evidence = dict[str, Any]
 
@@ -43,6 +47,7 @@ class Candidate:
     b: int
     distance: int
     route: int  # DIRECT or an index into ROUTES
+    target: str = "plain"  # what the query hash matched on b: its plain hash, its trimmed hash, or its same route
 
 
 def route_threshold(threshold: int) -> int:
@@ -51,7 +56,14 @@ def route_threshold(threshold: int) -> int:
 
 
 def route_candidates(routes: list[bytes], words: np.ndarray, nbits: int, threshold: int) -> list[Candidate]:
-    """(query owner, target) pairs of different items whose query hash is within ``threshold`` of the target's."""
+    """Candidate pairs of different items from the query hashes (no N×N step), three ways:
+
+    * every query hash of an item against the plain hash of every other item;
+    * against the *trimmed* hash of every other item (the trimmed picture is a canonical form: a
+      picture on a plain backdrop is trimmed alike with or without a caption bar or letterbox);
+    * each of :data:`SAME_ROUTES` against the same route of every other item (a corner window
+      leaves out an overlay in the opposite corner).
+    """
     nbytes = words.shape[1] * 8
     owner: list[int] = []
     kind: list[int] = []
@@ -64,13 +76,28 @@ def route_candidates(routes: list[bytes], words: np.ndarray, nbits: int, thresho
     if not packed:
         return []
     queries = np.frombuffer(b"".join(packed), dtype=">u8").astype(np.uint64).reshape(len(packed), -1)
-    found = exact_cross_pairs(words, queries, nbits, threshold)
     own = np.asarray(owner, dtype=np.int64)
     kinds = np.asarray(kind, dtype=np.int64)
-    out = []
-    for q, t, d in zip(found.i.tolist(), found.j.tolist(), found.d.tolist(), strict=True):
-        if own[q] != t:
-            out.append(Candidate(int(own[q]), int(t), int(d), int(kinds[q])))
+    out: list[Candidate] = []
+
+    def add(found: Pairs, target_owner: np.ndarray, target: str) -> None:
+        for q, t, d in zip(found.i.tolist(), found.j.tolist(), found.d.tolist(), strict=True):
+            b = int(target_owner[t])
+            if own[q] != b:
+                out.append(Candidate(int(own[q]), b, int(d), int(kinds[q]), target))
+
+    add(exact_cross_pairs(words, queries, nbits, threshold), np.arange(len(words), dtype=np.int64), "plain")
+    trimmed = np.flatnonzero(kinds == ROUTES.index("trimmed"))
+    if len(trimmed):
+        add(exact_cross_pairs(queries[trimmed], queries, nbits, threshold), own[trimmed], "trimmed")
+    for name in SAME_ROUTES:
+        if name == "trimmed":
+            continue  # covered by the trimmed targets above
+        sel = np.flatnonzero(kinds == ROUTES.index(name))
+        if len(sel) > 1:
+            found = exact_cross_pairs(queries[sel], queries[sel], nbits, threshold)
+            keep = found.i < found.j
+            add(Pairs(sel[found.i[keep]], found.j[keep], found.d[keep]), own[sel], "same")
     return out
 
 
@@ -89,11 +116,13 @@ def merge_candidates(direct: Pairs, routed: list[Candidate]) -> dict[tuple[int, 
 def describe(c: Candidate, m: Match | None, signal: str) -> Evidence:
     route = "direct" if c.route == DIRECT else ROUTES[c.route]
     ev: Evidence = {"signal": signal, "route": route, "distance": c.distance}
-    parts = [] if route == "direct" else [route.replace("-", " ")]
+    if c.target != "plain":
+        ev["target"] = c.target
+    parts = [] if route == "direct" else [_route_words(route, c.target)]
     if m is not None:
         ev.update({"matches": m.matches, "inliers": m.inliers, "scale": m.scale, "rotation": m.rotation,
                    "mirror": m.mirror, "crop": m.crop})
-        if route.startswith("trimmed"):
+        if route.startswith("trimmed") or c.target == "trimmed":
             ev["trimmed"] = True
         if m.crop < 0.9 and "crop" not in route:
             parts.append(f"crop ~{round(m.crop * 100)}%")
@@ -104,6 +133,44 @@ def describe(c: Candidate, m: Match | None, signal: str) -> Evidence:
         parts.append(f"hash {c.distance} bits")
     ev["summary"] = ", ".join(parts)
     return ev
+
+
+_PIL_DIHEDRAL = {"mirror": Image.Transpose.FLIP_LEFT_RIGHT, "flip": Image.Transpose.FLIP_TOP_BOTTOM,
+                 "rot180": Image.Transpose.ROTATE_180, "transpose": Image.Transpose.TRANSPOSE,
+                 "transverse": Image.Transpose.TRANSVERSE, "rot90": Image.Transpose.ROTATE_90}
+
+
+def _view(f: Features, route: str, trimmed: bool) -> np.ndarray:
+    """16×16 grey view of a picture from its small copy: inside its trimmed borders if ``trimmed``,
+    transformed as a dihedral ``route`` says."""
+    img = Image.fromarray(f.small)
+    if trimmed:
+        s = f.small.shape[1] / f.width
+        left, top, right, bottom = (round(v * s) for v in f.box)
+        img = img.crop((left, top, max(left + 1, right), max(top + 1, bottom)))
+    if route in _PIL_DIHEDRAL:
+        img = img.transpose(_PIL_DIHEDRAL[route])
+    return np.asarray(img.resize((16, 16), Image.Resampling.BOX), dtype=np.float32).reshape(1, -1)
+
+
+def _view_correlation(fa: Features, fb: Features, route: str, trimmed: bool) -> float:
+    return float(correlation(_view(fa, route, trimmed), _view(fb, "direct", trimmed))[0])
+
+
+def _content_share(f: Features) -> float:
+    left, top, right, bottom = f.box
+    return (right - left) * (bottom - top) / max(1, f.width * f.height)
+
+
+def _route_words(route: str, target: str) -> str:
+    words = f"crop {route[4:6]}% window" if route.startswith("crop") else route.replace("-", " ")
+    if target == "trimmed" and route != "trimmed":
+        words += " of the trimmed picture"
+    elif target == "trimmed":
+        words = "both trimmed"
+    elif target == "same":
+        words = f"same {words}" if words.endswith("window") else f"same {words} window"
+    return words
 
 
 def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, threshold: int,
@@ -148,6 +215,22 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
         few = m is None or fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < 4 * MIN_INLIERS
         tiny = short_sides is not None and min(short_sides[c.a], short_sides[c.b]) < TINY_SIDE
         bound = threshold if tiny else threshold // 2
-        if (few or tiny) and c.route == DIRECT and c.distance <= bound and corr[index[key]] >= FALLBACK_CORRELATION:
+        if not (few or tiny) or c.distance > bound:
+            continue
+        route = "direct" if c.route == DIRECT else ROUTES[c.route]
+        if route != "direct" and route not in DIHEDRAL and c.target != "trimmed":
+            continue  # windows and tilts of a featureless picture: too weak a signal
+        # The grey signatures must agree as the route sees the pictures: the dihedral variant of
+        # A against B, and the content inside trimmed borders when either side is mostly border
+        # (two flat pictures in one kind of letterbox screenshot hash alike by their frame).
+        framed = c.target == "trimmed" or any(
+            f is not None and _content_share(f) < MIN_CONTENT_SHARE for f in (fa, fb))
+        if fa is not None and fb is not None and (framed or route != "direct"):
+            r = _view_correlation(fa, fb, route, framed)
+        elif route == "direct":
+            r = float(corr[index[key]])
+        else:
+            continue
+        if r >= FALLBACK_CORRELATION:
             accepted[key] = (c, describe(c, None, "hash"))
     return accepted

@@ -28,6 +28,17 @@ from imgreview.scan.variants import trim_box
 FEATURE_SIDE = 480  # longest side of the decode the features are computed on
 SMALL_SIDE = 120  # longest side of the copy kept for the aligned comparison
 N_FEATURES = 600
+FAST_THRESHOLD = 10
+# A smooth picture (a gradient, soft clouds, silk) has few corners at the usual FAST threshold:
+# below LOW_FEATURES keypoints the detector runs again at FAST_THRESHOLD_LOW, which finds the weak
+# texture such pictures do have (their copies have it too).
+LOW_FEATURES = 200
+FAST_THRESHOLD_LOW = 3
+# Matching costs the product of the two feature counts. Features are stored strongest first, and a
+# pair is first matched on the QUICK_FEATURES strongest of each side: a copy shows plenty of
+# consistent matches there and is accepted (at twice the usual inlier count) at a sixteenth of the
+# cost; anything less is matched again on all features, so nothing is rejected on the quick pass.
+QUICK_FEATURES = 150
 RATIO = 0.8  # Lowe's ratio test
 RANSAC_PIXELS = 6.0
 MIN_INLIERS = 12
@@ -35,7 +46,7 @@ MIN_INLIER_RATIO = 0.15  # inliers / ratio-tested matches
 MIN_ALIGNED_CORRELATION = 0.6
 MIN_OVERLAP = 0.2  # overlap as a share of the smaller picture
 SCALE_RANGE = (1 / 12, 12)
-RECIPE = f"orb{N_FEATURES}-{FEATURE_SIDE}-v1"
+RECIPE = f"orb{N_FEATURES}-{FEATURE_SIDE}-v3"
 
 
 @dataclass(slots=True)
@@ -89,12 +100,16 @@ def _cv2() -> Any:
 
 
 def _orb(cv2: Any, grey: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    orb = cv2.ORB_create(nfeatures=N_FEATURES, fastThreshold=10, edgeThreshold=15, patchSize=15)
+    orb = cv2.ORB_create(nfeatures=N_FEATURES, fastThreshold=FAST_THRESHOLD, edgeThreshold=15, patchSize=15)
     kp, des = orb.detectAndCompute(grey, mask)
-    pts = np.array([k.pt for k in kp], dtype=np.float32).reshape(-1, 2)
-    if des is None:
-        des = np.zeros((0, 32), dtype=np.uint8)
-    return pts, des
+    if len(kp) < LOW_FEATURES:
+        orb = cv2.ORB_create(nfeatures=N_FEATURES, fastThreshold=FAST_THRESHOLD_LOW, edgeThreshold=15, patchSize=15)
+        kp, des = orb.detectAndCompute(grey, mask)
+    if des is None or not kp:
+        return np.zeros((0, 2), dtype=np.float32), np.zeros((0, 32), dtype=np.uint8)
+    order = np.argsort([-k.response for k in kp], kind="stable")  # strongest first: see QUICK_FEATURES
+    pts = np.array([kp[k].pt for k in order], dtype=np.float32).reshape(-1, 2)
+    return pts, np.ascontiguousarray(des[order])
 
 
 def compute_features(rgb: Image.Image, mirrored: bool) -> Features:
@@ -182,17 +197,27 @@ def _aligned_correlation(fa: Features, fb: Features, model: np.ndarray) -> tuple
 
 def match_features(fa: Features, fb: Features, mirrored: bool) -> Match:
     """Does B show A (mirrored first if ``mirrored``) up to a similarity transform and a crop?"""
-    cv2 = _cv2()
     pa, da = (fa.mirror_points, fa.mirror_descriptors) if mirrored else (fa.points, fa.descriptors)
     if pa is None or da is None or len(da) < MIN_INLIERS or len(fb.descriptors) < MIN_INLIERS:
         return Match(False, reason="too few features")
+    if min(len(da), len(fb.descriptors)) > 2 * QUICK_FEATURES:
+        quick = _match(fa, fb, pa[:QUICK_FEATURES], da[:QUICK_FEATURES], QUICK_FEATURES, mirrored)
+        if quick.accepted and quick.inliers >= 2 * MIN_INLIERS:
+            return quick
+    return _match(fa, fb, pa, da, len(fb.descriptors), mirrored)
+
+
+def _match(fa: Features, fb: Features, pa: np.ndarray, da: np.ndarray, nb: int, mirrored: bool) -> Match:
+    """:func:`match_features` on A's points ``pa``/descriptors ``da`` and B's first ``nb`` features."""
+    cv2 = _cv2()
+    pb, db = fb.points[:nb], fb.descriptors[:nb]
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    knn = matcher.knnMatch(da, fb.descriptors, k=2)
+    knn = matcher.knnMatch(da, db, k=2)
     good = [m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
     if len(good) < MIN_INLIERS:
         return Match(False, matches=len(good), reason="too few matching features")
     src = pa[[g.queryIdx for g in good]]
-    dst = fb.points[[g.trainIdx for g in good]]
+    dst = pb[[g.trainIdx for g in good]]
     if mirrored:
         # estimateAffinePartial2D has no reflection: fit on mirrored source points, then fold the mirror in.
         flip = np.array([[-1.0, 0, fa.width - 1], [0, 1, 0]])

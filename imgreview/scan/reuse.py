@@ -9,6 +9,7 @@ from imgreview import __version__
 from imgreview.fs import new_digest
 from imgreview.model import Group
 from imgreview.scan.fingerprint import Fingerprint
+from imgreview.scan.localfeat import RECIPE as FEATURE_RECIPE
 from imgreview.scan.walk import FileEntry
 from imgreview.session.folder import Session, SessionError
 from imgreview.settings import ScanSettings
@@ -21,7 +22,8 @@ def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
                  settings: ScanSettings, distinct: set[tuple[str, str]]) -> str:
     """A digest of everything the groups depend on: files, contents, hashes, settings, "not duplicates"."""
     h = new_digest()
-    h.update(json.dumps([__version__, roots, settings.hash.key, settings.effective_threshold, settings.engine,
+    h.update(json.dumps([__version__, FEATURE_RECIPE, roots, settings.hash.key, settings.effective_threshold,
+                         settings.engine,
                          settings.verify, sorted(distinct)], ensure_ascii=True).encode("ascii"))
     for path in sorted(fingerprints):
         fp = fingerprints[path]

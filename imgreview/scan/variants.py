@@ -1,24 +1,34 @@
-"""Extra perceptual hashes for the hard edits: mirror, quarter turns, crops, borders and bars.
+"""Extra perceptual hashes for the hard edits: mirror, quarter turns, crops, tilts, borders and bars.
 
 A plain perceptual hash matches a resized, re-encoded, brightened or greyscaled copy, but not a
-mirrored or turned one, a square crop of a wide picture, or a picture inside a letterbox
-"screenshot". For each picture the fingerprint also stores *query hashes*, one per
+mirrored or turned one, a square or off-centre crop, a tilted re-post, or a picture inside a
+letterbox "screenshot". For each picture the fingerprint also stores *query hashes*, one per
 :data:`ROUTES` entry, searched against the plain hashes of all other pictures (never N×N):
 
-* the seven other dihedral variants (mirror, vertical flip, 180°, transpose, transverse, 90°;
+* the six other dihedral variants (mirror, vertical flip, 180°, transpose, transverse, 90°;
   270° is found from the other side as 90°). For pHash they all follow from the picture's own
   DCT: a horizontal flip negates the odd horizontal frequencies, a vertical flip the odd vertical
   ones, a transpose transposes the coefficient block; each variant is thresholded at its own
   median, exactly as pHash of the transformed picture would be;
-* centred windows: the centre square (what a square crop of a wide picture keeps), the centre
-  4:5 window and the centre 80 % (a 90 % / 80 % crop keeps most of it);
+* windows: the centre square and centre 4:5 (loose and tight), what a square or portrait crop of
+  a wide picture keeps; windows of the picture's own aspect at 90 % of each side on a 3×3 grid and
+  at 80 % on a 4×4 grid of positions, so an off-centre crop lies within a few percent of one;
+* small tilts: the picture turned ±4° and cropped to no empty corners;
 * border trimming: near-uniform borders (letterbox bars with UI text, white frames, caption bars)
   are trimmed side by side, and the trimmed picture and its centre square are hashed too.
+
+Windows are not cropped and resized one by one: resampling (Lanczos-3, as Pillow's) and the DCT
+are linear maps, so all windows' DCT blocks come from one batched matrix product over a copy of
+the thumbnail at :data:`WINDOW_SIDE` pixels (:func:`windows_low`; within a bit or two of pHash of
+the cropped window). The trimmed hash and the corner windows are also compared with the same
+route of the other pictures (:data:`SAME_ROUTES`, see :mod:`imgreview.scan.candidates`).
 
 Every candidate a query hash finds is verified by the local-feature stage (:mod:`.localfeat`).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.fftpack
@@ -33,11 +43,35 @@ DIHEDRAL: dict[str, tuple[bool, bool, bool]] = {
     "transverse": (True, True, True),
     "rot90": (True, False, True),
 }
-REGIONS = ("centre-square", "centre-4x5", "centre-80", "trimmed", "trimmed-square")
-ROUTES: tuple[str, ...] = (*DIHEDRAL, *REGIONS)
+# Centred windows of another aspect (width / height) and share of the largest such window: what a
+# square or 4:5 crop of a wide picture keeps, loosely or tightly framed.
+ASPECT_WINDOWS: dict[str, tuple[float, float]] = {
+    "centre-square": (1.0, 1.0),
+    "centre-square-85": (1.0, 0.85),
+    "centre-4x5": (0.8, 1.0),
+    "centre-4x5-90": (0.8, 0.9),
+}
+# Windows of the picture's own aspect at 90 % of each side on a 3×3 grid of positions, and at 80 %
+# on a 4×4 grid (0 = left/top of the free room, 1 = right/bottom): an off-centre crop then lies
+# within about 3 % (4 % at 80 %) of its width of one window. Named cropSHARE-X-Y, X and Y in percent.
+GRID_POSITIONS: dict[float, tuple[float, ...]] = {0.9: (0.0, 0.5, 1.0), 0.8: (0.0, 1 / 3, 2 / 3, 1.0)}
+GRID_WINDOWS: dict[str, tuple[float, float, float]] = {
+    f"crop{round(share * 100)}-{round(fx * 100)}-{round(fy * 100)}": (share, fx, fy)
+    for share, steps in GRID_POSITIONS.items() for fy in steps for fx in steps
+}
+# A small rotation, cropped to the largest upright window of the same aspect (what "straighten"
+# tools and re-posts with a tilt keep); ±4° covers about 2°..6°.
+ROTATIONS: dict[str, float] = {"rotate+4": 4.0, "rotate-4": -4.0}
+REGIONS = ("trimmed", "trimmed-square")
+ROUTES: tuple[str, ...] = (*DIHEDRAL, *ASPECT_WINDOWS, *GRID_WINDOWS, *ROTATIONS, *REGIONS)
 MIRRORED_ROUTES = frozenset({"mirror", "flip", "transpose", "transverse"})  # orientation-reversing
-# A border row/column is empty when nearly all its pixels lie within TRIM_TOLERANCE grey levels of
-# that side's colour (the median of its outermost row or column).
+# Routes also compared with the same route of every other picture (not only with its plain hash):
+# the trimmed picture is a canonical form (a plain backdrop trimmed alike on both sides, a caption
+# bar or letterbox removed from one), and a corner window leaves out what an overlay in the
+# opposite corner (a logo, a watermark) changed.
+SAME_ROUTES: tuple[str, ...] = ("trimmed", *(name for name, (_, fx, fy) in GRID_WINDOWS.items()
+                                              if fx in (0.0, 1.0) and fy in (0.0, 1.0)))
+MASK_BYTES = (len(ROUTES) + 7) // 8
 TRIM_TOLERANCE = 24
 TRIM_STRICT = 0.92  # an empty border row: nearly all of it within the tolerance (sparse text allowed)
 TRIM_REACH = 0.45  # a side's bar is at most this share of the picture
@@ -69,13 +103,25 @@ def dihedral_low(low: np.ndarray, transpose: bool, flip_h: bool, flip_v: bool) -
     return m
 
 
-def centre_window(img: Image.Image, aspect: float, share: float = 1.0) -> Image.Image:
-    """The largest centred window of ``aspect`` (width / height), each side scaled by ``share``."""
+def centre_window(img: Image.Image, aspect: float, share: float = 1.0, fx: float = 0.5, fy: float = 0.5
+                  ) -> Image.Image:
+    """The largest window of ``aspect`` (width / height), each side scaled by ``share``, placed at
+    ``fx``, ``fy`` of the free room (0.5, 0.5: centred)."""
     w, h = img.size
     cw, ch = (h * aspect, float(h)) if w / h > aspect else (float(w), w / aspect)
     cw, ch = max(1.0, cw * share), max(1.0, ch * share)
-    x0, y0 = (w - cw) / 2, (h - ch) / 2
+    x0, y0 = (w - cw) * fx, (h - ch) * fy
     return img.crop((round(x0), round(y0), round(x0 + cw), round(y0 + ch)))
+
+
+def rotated_window(img: Image.Image, degrees: float) -> Image.Image:
+    """``img`` turned by ``degrees`` and cropped to the largest centred window of its aspect with no empty corners."""
+    w, h = img.size
+    turned = img.rotate(degrees, resample=Image.Resampling.BILINEAR)
+    a = math.radians(abs(degrees))
+    s = 1 / (math.cos(a) + max(w / h, h / w) * math.sin(a))
+    cw, ch = w * s, h * s
+    return turned.crop((round((w - cw) / 2), round((h - ch) / 2), round((w + cw) / 2), round((h + ch) / 2)))
 
 
 def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -114,6 +160,66 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     return left, top, right, bottom
 
 
+Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels (fractional)
+
+
+def window_box(w: int, h: int, aspect: float, share: float = 1.0, fx: float = 0.5, fy: float = 0.5) -> Box:
+    """The box :func:`centre_window` crops, unrounded."""
+    cw, ch = (h * aspect, float(h)) if w / h > aspect else (float(w), w / aspect)
+    cw, ch = max(1.0, cw * share), max(1.0, ch * share)
+    x0, y0 = (w - cw) * fx, (h - ch) * fy
+    return x0, y0, x0 + cw, y0 + ch
+
+
+_LANCZOS_STEPS = 4096
+_LANCZOS_X = np.linspace(-3.0, 3.0, _LANCZOS_STEPS)
+_LANCZOS_TABLE = np.sinc(_LANCZOS_X) * np.sinc(_LANCZOS_X / 3.0)
+
+
+def _lanczos_rows(n_in: int, spans: np.ndarray, n_out: int) -> np.ndarray:
+    """``(len(spans), n_out, n_in)`` weights resampling the pixels ``lo..hi`` of a line (one span per
+    row of ``spans``) to ``n_out`` with Lanczos-3, as Pillow's ``resize(..., box=)`` does (the filter
+    widened by the reduction factor; the kernel read from a table)."""
+    lo, hi = spans[:, 0:1], spans[:, 1:2]
+    scale = np.maximum(1e-6, (hi - lo) / n_out)
+    support = np.maximum(scale, 1.0)
+    centres = lo + (np.arange(n_out)[None, :] + 0.5) * scale  # (W, n_out)
+    x = ((np.arange(n_in) + 0.5)[None, None, :] - centres[:, :, None]) / support[:, :, None]
+    idx = np.clip(np.rint((x + 3.0) * ((_LANCZOS_STEPS - 1) / 6.0)), 0, _LANCZOS_STEPS - 1).astype(np.intp)
+    wts = np.where(np.abs(x) < 3.0, _LANCZOS_TABLE[idx], 0.0)
+    total = wts.sum(axis=2, keepdims=True)
+    return np.asarray(wts / np.where(np.abs(total) < 1e-12, 1.0, total))
+
+
+def _dct_rows(side: int, size: int) -> np.ndarray:
+    """The first ``size`` rows of the unnormalised DCT-II of length ``side`` (scipy.fftpack's)."""
+    k = np.arange(size)[:, None]
+    n = np.arange(side)[None, :]
+    return np.asarray(2.0 * np.cos(np.pi * k * (2 * n + 1) / (2 * side)))
+
+
+def windows_low(grey: np.ndarray, boxes: list[Box], size: int) -> np.ndarray:
+    """pHash DCT blocks ``(len(boxes), size, size)`` of windows of ``grey``, without cropping or resizing:
+    resampling and DCT are linear, so each block is ``(D·Ry) · grey · (D·Rx)ᵀ``, all windows in
+    one batched product. Close to :func:`dct_low` of the cropped window (a bit or two differ)."""
+    h, w = grey.shape
+    side = size * 4
+    d = _dct_rows(side, size)
+    spans = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    ay = np.matmul(d, _lanczos_rows(h, spans[:, [1, 3]], side))  # (W, size, h)
+    ax = np.matmul(d, _lanczos_rows(w, spans[:, [0, 2]], side))  # (W, size, w)
+    return np.asarray(np.matmul(np.matmul(ay, grey.astype(np.float64)), ax.transpose(0, 2, 1)))
+
+
+def _bits_of(lows: np.ndarray) -> np.ndarray:
+    flat = lows.reshape(len(lows), -1)
+    return np.asarray(flat > np.median(flat, axis=1, keepdims=True))
+
+
+ROTATION_SIDE = 96  # the picture is turned at this size: the hash needs 32 pixels
+WINDOW_SIDE = 80
+
+
 def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The plain pHash bits and the query bits of every route that applies to this picture."""
     grey = rgb.convert("L")
@@ -122,23 +228,45 @@ def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.
     for name, (t, fh, fv) in DIHEDRAL.items():
         out[name] = phash_bits(dihedral_low(low, t, fh, fv))
     w, h = grey.size
-    if abs(w / h - 1) > ASPECT_TOLERANCE:
-        out["centre-square"] = phash_bits(dct_low(centre_window(grey, 1.0), size))
-    if abs(w / h - 0.8) > ASPECT_TOLERANCE:
-        out["centre-4x5"] = phash_bits(dct_low(centre_window(grey, 0.8), size))
-    out["centre-80"] = phash_bits(dct_low(centre_window(grey, w / h, 0.8), size))
-    box = trim_box(np.asarray(grey))
+    pixels = np.asarray(grey)
+    # Windows are resampled from a copy at WINDOW_SIDE pixels (the hash needs 32 of them across).
+    reduce = min(1.0, WINDOW_SIDE / max(w, h))
+    reduced = np.asarray(grey.resize((max(8, round(w * reduce)), max(8, round(h * reduce))), Image.Resampling.BOX),
+                         dtype=np.float64) if reduce < 1 else pixels.astype(np.float64)
+    ry, rx = reduced.shape[0] / h, reduced.shape[1] / w
+    names: list[str] = []
+    boxes: list[Box] = []
+    for name, (aspect, share) in ASPECT_WINDOWS.items():
+        if abs(w / h - aspect) > ASPECT_TOLERANCE:
+            names.append(name)
+            boxes.append(window_box(w, h, aspect, share))
+    for name, (share, fx, fy) in GRID_WINDOWS.items():
+        names.append(name)
+        boxes.append(window_box(w, h, w / h, share, fx, fy))
+    box = trim_box(pixels)
     if box is not None:
-        trimmed = grey.crop(box)
-        out["trimmed"] = phash_bits(dct_low(trimmed, size))
-        tw, th = trimmed.size
+        left, top, right, bottom = box
+        names.append("trimmed")
+        boxes.append((float(left), float(top), float(right), float(bottom)))
+        tw, th = right - left, bottom - top
         if abs(tw / th - 1) > ASPECT_TOLERANCE:
-            out["trimmed-square"] = phash_bits(dct_low(centre_window(trimmed, 1.0), size))
+            x0, y0, x1, y1 = window_box(tw, th, 1.0)
+            names.append("trimmed-square")
+            boxes.append((left + x0, top + y0, left + x1, top + y1))
+    scaled = [(b[0] * rx, b[1] * ry, b[2] * rx, b[3] * ry) for b in boxes]
+    for name, bits in zip(names, _bits_of(windows_low(reduced, scaled, size)), strict=True):
+        out[name] = bits
+    scale = min(1.0, ROTATION_SIDE / max(w, h))
+    small = grey.resize((max(8, round(w * scale)), max(8, round(h * scale))), Image.Resampling.BOX) if scale < 1 else grey
+    for name, degrees in ROTATIONS.items():
+        turned = np.asarray(rotated_window(small, degrees))
+        rh, rw = turned.shape
+        out[name] = _bits_of(windows_low(turned, [(0.0, 0.0, float(rw), float(rh))], size))[0]
     return phash_bits(low), out
 
 
 def pack_routes(routes: dict[str, np.ndarray], nbytes: int) -> bytes:
-    """All routes' packed hashes in :data:`ROUTES` order, preceded by a 2-byte presence mask."""
+    """All routes' packed hashes in :data:`ROUTES` order, preceded by a presence mask (:data:`MASK_BYTES`)."""
     mask = 0
     parts: list[bytes] = []
     for k, name in enumerate(ROUTES):
@@ -149,16 +277,16 @@ def pack_routes(routes: dict[str, np.ndarray], nbytes: int) -> bytes:
         mask |= 1 << k
         packed = np.packbits(bits.astype(np.uint8)).tobytes()
         parts.append(packed + b"\0" * (nbytes - len(packed)))
-    return mask.to_bytes(2, "big") + b"".join(parts)
+    return mask.to_bytes(MASK_BYTES, "big") + b"".join(parts)
 
 
 def unpack_routes(blob: bytes, nbytes: int) -> list[tuple[int, bytes]]:
     """(route index, packed hash) of every route present in ``blob`` (empty for an empty blob)."""
-    if len(blob) < 2:
-        return []
-    mask = int.from_bytes(blob[:2], "big")
+    if len(blob) != MASK_BYTES + len(ROUTES) * nbytes:
+        return []  # empty, or written by another route recipe (the fingerprint key changes with it)
+    mask = int.from_bytes(blob[:MASK_BYTES], "big")
     out = []
     for k in range(len(ROUTES)):
         if mask >> k & 1:
-            out.append((k, blob[2 + k * nbytes : 2 + (k + 1) * nbytes]))
+            out.append((k, blob[MASK_BYTES + k * nbytes : MASK_BYTES + (k + 1) * nbytes]))
     return out

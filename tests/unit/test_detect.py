@@ -10,10 +10,22 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from imgreview.model import Group, Member, ScanResult
-from imgreview.scan import scan
-from imgreview.scan.localfeat import compute_features, match_features
-from imgreview.scan.search import exact_cross_pairs
-from imgreview.scan.variants import DIHEDRAL, centre_window, dct_low, phash_bits, route_hashes, trim_box
+from imgreview.scan import localfeat, scan
+from imgreview.scan.candidates import route_candidates, route_threshold
+from imgreview.scan.localfeat import LOW_FEATURES, QUICK_FEATURES, compute_features, match_features
+from imgreview.scan.search import exact_cross_pairs, to_words
+from imgreview.scan.variants import (
+    DIHEDRAL,
+    GRID_WINDOWS,
+    ROUTES,
+    centre_window,
+    dct_low,
+    pack_routes,
+    phash_bits,
+    rotated_window,
+    route_hashes,
+    trim_box,
+)
 from imgreview.session.folder import Session
 from imgreview.settings import ScanSettings
 from tests.helpers.imagegen import save, scene
@@ -64,6 +76,100 @@ def test_centre_square_route_finds_a_square_crop() -> None:
     crop = centre_window(img, 1.0)
     assert int((routes["centre-square"] != _bits(crop)).sum()) <= 4
     assert int((_bits(img) != _bits(crop)).sum()) > 12
+
+
+def _candidates(*imgs: Image.Image) -> list[tuple[int, int, str, str]]:
+    """(a, b, route, target) of the route candidates among ``imgs`` at the default threshold."""
+    plain, blobs = [], []
+    for img in imgs:
+        bits, routes = route_hashes(img, 8)
+        packed = np.packbits(bits.astype(np.uint8)).tobytes()
+        plain.append(packed)
+        blobs.append(pack_routes(routes, len(packed)))
+    found = route_candidates(blobs, to_words(plain), 64, route_threshold(12))
+    return [(c.a, c.b, ROUTES[c.route], c.target) for c in found]
+
+
+@pytest.mark.parametrize(("share", "box"), [(0.9, (0, 0, 0.9, 0.9)), (0.8, (0.2, 0.1, 1.0, 0.9)),
+                                            (0.8, (0.05, 0.18, 0.85, 0.98))])
+def test_grid_windows_find_an_off_centre_crop(share: float, box: tuple[float, float, float, float]) -> None:
+    img = scene(6, (480, 300))
+    w, h = img.size
+    crop = img.crop((round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)))
+    _, routes = route_hashes(img, 8)
+    best = min(int((routes[name] != _bits(crop)).sum()) for name in GRID_WINDOWS if name.startswith(f"crop{round(share * 100)}"))
+    assert best <= route_threshold(12)
+    assert int((_bits(img) != _bits(crop)).sum()) > route_threshold(12)  # the plain hash alone would miss it
+    assert any(a == 0 and b == 1 and route.startswith("crop") for a, b, route, _ in _candidates(img, crop))
+
+
+@pytest.mark.parametrize("degrees", [5.0, -5.0])
+def test_rotation_routes_find_a_straightened_copy(degrees: float) -> None:
+    img = scene(8, (480, 300))
+    tilted = rotated_window(img, degrees)
+    _, routes = route_hashes(img, 8)
+    turned = min(int((routes[name] != _bits(tilted)).sum()) for name in ("rotate+4", "rotate-4"))
+    assert turned <= route_threshold(12)
+    assert turned < int((_bits(img) != _bits(tilted)).sum())  # closer than the plain hash
+
+
+def test_trimmed_pictures_are_compared_with_each_other() -> None:
+    """A subject on a plain backdrop: the copy with a caption bar trims to what the original trims to."""
+    subject = scene(9, (200, 260))
+    original = Image.new("RGB", (420, 300), (40, 36, 32))
+    original.paste(subject, (110, 20))
+    captioned = Image.new("RGB", (420, 390), (250, 250, 250))
+    captioned.paste(original, (0, 0))
+    ImageDraw.Draw(captioned).text((20, 330), "when you finally see it (caption text here)", fill=(0, 0, 0))
+    found = _candidates(original, captioned)
+    assert any(target == "trimmed" for _, _, _, target in found), found
+
+
+def test_corner_windows_are_compared_with_each_other_for_overlays() -> None:
+    img = scene(10, (480, 300))
+    stamped = img.copy()
+    d = ImageDraw.Draw(stamped)
+    d.rounded_rectangle((340, 230, 470, 290), radius=12, fill=(255, 255, 255))
+    d.ellipse((350, 240, 390, 280), fill=(220, 30, 40))
+    d.text((395, 252), "mysite.com", fill=(0, 0, 0))
+    for k in range(0, 480, 60):  # a watermark band along the bottom too
+        d.text((k, 200), "(c) mysite", fill=(255, 255, 255))
+    found = _candidates(img, stamped)
+    assert any(target == "same" and route.endswith("-0-0") for _, _, route, target in found), found
+
+
+def test_smooth_pictures_get_enough_features() -> None:
+    """A soft gradient has few corners at the usual FAST threshold: the detector looks again, lower."""
+    yy, xx = np.mgrid[0:320, 0:480]
+    rng = np.random.default_rng(3)
+    soft = (110 + 60 * np.sin(xx / 70.0) * np.cos(yy / 50.0) + rng.normal(0, 3, xx.shape)).clip(0, 255)
+    img = Image.fromarray(soft.astype(np.uint8)).convert("RGB")
+    f = compute_features(img, mirrored=False)
+    assert len(f.descriptors) >= 48
+    copy = img.resize((360, 240))
+    assert match_features(f, compute_features(copy, mirrored=False), False).accepted
+    assert LOW_FEATURES > 48
+
+
+def test_copies_are_accepted_on_the_quick_pass_and_the_rest_get_the_full_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = scene(12, (480, 320))
+    fa = compute_features(a, mirrored=False)
+    assert len(fa.descriptors) > 2 * QUICK_FEATURES
+    calls: list[int] = []
+    real = localfeat._match
+
+    def spy(fa_: object, fb_: object, pa: np.ndarray, da: np.ndarray, nb: int, mirrored: bool) -> object:
+        calls.append(len(da))
+        return real(fa_, fb_, pa, da, nb, mirrored)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(localfeat, "_match", spy)
+    copy = compute_features(a.resize((400, 267)), mirrored=False)
+    m = match_features(fa, copy, False)
+    assert m.accepted and calls == [QUICK_FEATURES]  # one quick pass decided
+    calls.clear()
+    other = compute_features(_lookalike(3), mirrored=False)
+    assert not match_features(fa, other, False).accepted
+    assert calls == [QUICK_FEATURES, len(fa.descriptors)]  # never rejected on the quick pass alone
 
 
 def test_border_trim_finds_the_picture_inside_a_letterbox_screenshot() -> None:
@@ -141,3 +247,33 @@ def test_results_without_evidence_still_load() -> None:
     data = json.loads(result.to_json())
     assert "evidence" not in data["groups"][0]["members"][0]
     assert ScanResult.from_dict(data).groups[0].members[0].evidence is None
+
+
+@pytest.mark.parametrize(("box", "same_inside", "accepted"), [
+    ((0, 0, 480, 320), True, True),  # not framed: the signatures decide
+    ((120, 80, 360, 240), True, True),  # framed, the same picture inside the frame
+    ((120, 80, 360, 240), False, False),  # framed, another picture inside the same kind of frame
+])
+def test_hash_fallback_compares_what_is_inside_a_frame(box: tuple[int, int, int, int], same_inside: bool,
+                                                       accepted: bool) -> None:
+    """Few features: a close direct hash with correlated signatures decides; for a picture that is
+    mostly border, only the content inside the border counts."""
+    from imgreview.scan.candidates import DIRECT, Candidate, verify_candidates
+    from imgreview.scan.localfeat import Features
+    from imgreview.scan.verify import Signatures
+
+    rng = np.random.default_rng(4)
+    grey = rng.integers(0, 256, 256, dtype=np.uint8).tobytes()
+    sig = Signatures.from_bytes([False, False], [grey, grey], [b"\0" * 48, b"\0" * 48])
+    small_a = np.full((80, 120), 12, np.uint8)
+    small_a[20:60, 30:90] = rng.integers(0, 256, (40, 60), dtype=np.uint8)
+    small_b = small_a.copy()
+    if not same_inside:
+        small_b[20:60, 30:90] = rng.integers(0, 256, (40, 60), dtype=np.uint8)
+
+    def few(small: np.ndarray) -> Features:
+        return Features(480, 320, np.zeros((3, 2), np.float32), np.zeros((3, 32), np.uint8), None, None, small, box)
+
+    cands = {(0, 1): Candidate(0, 1, 2, DIRECT)}
+    got = verify_candidates(cands, sig, 12, lambda items: {0: few(small_a), 1: few(small_b)})
+    assert ((0, 1) in got) is accepted
