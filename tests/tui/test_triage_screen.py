@@ -277,3 +277,16 @@ async def test_sixel_tiles_draw_one_picture_each_inside_their_tile(triage) -> No
         assert len(sixels) == 6 and all("\x1bP" in t for t in sixels)
         for k in range(6):  # each picture inside its own tile's frame
             assert grid.tile_region(k).contains_region(grid.picture_region(k))
+
+
+def test_caption_lines_fit_the_tile_with_an_ellipsis() -> None:
+    from rich.style import Style
+
+    from imgreview.tui.widgets.triage_grid import runs_strip
+
+    long = runs_strip([("a-very-long-file-name-of-a-picture.jpg", "bold")], 22, Style())
+    assert long.cell_length == 22 and long.text.endswith("…") and long.text.startswith("a-very-long")
+    wide = runs_strip([("写真写真写真写真写真写真写真.jpg", "")], 22, Style())
+    assert wide.cell_length == 22
+    short = runs_strip([(" UNWANTED ", "bold white on red"), (" ", ""), ("dark", "bold magenta")], 22, Style())
+    assert short.text.rstrip() == " UNWANTED  dark" and short.cell_length == 22

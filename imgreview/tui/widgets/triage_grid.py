@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
@@ -62,24 +61,31 @@ class TileClicked(Message):
         self.double = double
 
 
-def caption(item: Item, mark: str, to: str | None, probability: float | None, width: int) -> Text:
-    t = Text(no_wrap=True, overflow="ellipsis")
+def caption(item: Item, mark: str, to: str | None, probability: float | None) -> list[list[tuple[str, str]]]:
+    """The two caption lines of a tile as (text, style) runs: mark badge, quality flags, "odd" for an
+    outlier, the suggestion's probability; then the file name."""
+    first: list[tuple[str, str]] = []
     badge, style = MARK_BADGES.get(mark, (mark, ""))
     if mark == "relabel":
         badge = f"→ {to or '?'}"
     if badge:
-        t.append(f" {badge} ", style=style)
-        t.append(" ")
+        first += [(f" {badge} ", style), (" ", "")]
     for issue in item.issues:
-        t.append(ISSUE_SHORT.get(issue, issue), style="bold magenta")
-        t.append(" ")
+        first += [(ISSUE_SHORT.get(issue, issue), "bold magenta"), (" ", "")]
     if item.outlier >= 2.0:
-        t.append("odd ", style="bold cyan")
+        first.append(("odd ", "bold cyan"))
     if probability is not None:
-        t.append(f"{probability:.0%}", style="bold red" if probability >= 0.5 else "dim")
-    t.append("\n")
-    t.append(item.name[: max(4, width)], style="bold" if mark == "undecided" else "dim")
-    return t
+        first.append((f"{probability:.0%}", "bold red" if probability >= 0.5 else "dim"))
+    return [first, [(item.name, "bold" if mark == "undecided" else "dim")]]
+
+
+def runs_strip(runs: list[tuple[str, str]], width: int, base: Style) -> Strip:
+    """One line of ``runs`` on ``base``, exactly ``width`` cells: cut with an ellipsis when longer."""
+    segments = [Segment(text, base + Style.parse(style) if style else base) for text, style in runs]
+    strip = Strip(segments)
+    if strip.cell_length > width:
+        strip = Strip([*strip.crop(0, width - 1), Segment("…", base)])
+    return strip.adjust_cell_length(width, base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,13 +250,8 @@ class TriageGrid(Widget, can_focus=False):
         key = view.caption_key()
         strips = self._captions.get(key)
         if strips is None:
-            inner = TILE_WIDTH - 2
-            console = self.app.console
-            options = console.options.update(width=inner, height=CAPTION_LINES, no_wrap=True, overflow="ellipsis")
-            text = caption(view.item, view.mark, view.to, view.probability, inner - 2)
-            lines = console.render_lines(text, options, style=self._base, pad=True)
-            strips = [Strip(line, inner).adjust_cell_length(inner, self._base) for line in lines][:CAPTION_LINES]
-            self._captions[key] = strips
+            lines = caption(view.item, view.mark, view.to, view.probability)
+            strips = self._captions[key] = [runs_strip(runs, TILE_WIDTH - 2, self._base) for runs in lines]
         return strips
 
     def _tile_line(self, slot: int, view: TileView, ly: int) -> list[Segment]:
