@@ -290,3 +290,35 @@ def test_caption_lines_fit_the_tile_with_an_ellipsis() -> None:
     assert wide.cell_length == 22
     short = runs_strip([(" UNWANTED ", "bold white on red"), (" ", ""), ("dark", "bold magenta")], 22, Style())
     assert short.text.rstrip() == " UNWANTED  dark" and short.cell_length == 22
+
+
+async def test_sixel_pictures_reach_the_terminal_after_marks_and_late_arrivals(triage) -> None:  # type: ignore[no-untyped-def]
+    """What the app writes to the terminal (not only what the widget renders) carries every tile's picture:
+    pictures arriving after the first paint and tiles repainted by a mark keep their Sixel."""
+    make, _ = triage
+    app = make(graphics="sixel")
+    written: list[str] = []
+    real = app._display
+
+    def display(screen, renderable) -> None:  # type: ignore[no-untyped-def]
+        # headless, Textual encodes nothing for the terminal: encode every screen update here
+        if hasattr(renderable, "render_segments"):
+            written.append(renderable.render_segments(app.console))
+        real(screen, renderable)
+
+    app._display = display  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        s = screen_of(app)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if all(s.grid.pictures.get(k) is not None for k in range(6)):
+                break
+        await pilot.pause(0.2)
+        sixel = {k: s.grid.pictures[k].sixel for k in range(6)}  # type: ignore[union-attr]
+        out = "".join(written)
+        assert all(sixel[k] in out for k in range(6))
+        written.clear()
+        await pilot.press("x")  # the first row repaints: its pictures are drawn again
+        await pilot.pause(0.2)
+        out = "".join(written)
+        assert sixel[0] in out and sixel[1] in out

@@ -225,10 +225,15 @@ class TriageGrid(Widget, can_focus=False):
             self._captions.clear()
 
     def _repaint(self, slot: int) -> None:
+        """Rebuild and repaint the row of tiles ``slot`` is in.
+
+        The whole width, not the tile alone: a Sixel picture rides at the end of a line (a control
+        segment after the last cell), and a repaint cropped short of the line's end would drop it.
+        """
         region = self.tile_region(slot)
         for y in range(region.y, region.bottom):
             self._lines.pop(y, None)
-        self.refresh(region)
+        self.refresh(Region(0, region.y, max(self.size.width, region.right), region.height))
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """The app's filters without the ANSI-to-truecolor one: picture cells are truecolor already, and
