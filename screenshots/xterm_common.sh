@@ -4,7 +4,7 @@
 # Before sourcing, set HERE (this folder). Settings from the environment: PYTHON (default the repo's
 # .venv), DISPLAY_NUM, SETTLE (seconds to wait after keys before a screenshot; xterm draws large
 # Sixel pictures slowly on a busy machine), CROP (WxH+X+Y of the screen kept), COLOURS (Sixel
-# colour registers).
+# colour registers), SIXEL_SIZE (xterm's largest Sixel picture, WxH; empty: xterm's default).
 REPO=$(dirname "$HERE")
 PY=${PYTHON:-$REPO/.venv/bin/python}
 WORK=$(mktemp -d /tmp/imgreview-xterm.XXXXXX)
@@ -12,6 +12,7 @@ DISPLAY_NUM=${DISPLAY_NUM:-:97}
 SETTLE=${SETTLE:-4}
 CROP=${CROP:-1204x786+0+0}
 COLOURS=${COLOURS:-256}
+SIXEL_SIZE=${SIXEL_SIZE:-}
 XTERM=""
 
 Xvfb "$DISPLAY_NUM" -screen 0 1500x940x24 -nolisten tcp &
@@ -26,7 +27,7 @@ keys() { for key in "$@"; do xdotool key --clearmodifiers "$key"; sleep 0.6; don
 terminal() {  # terminal COMMAND: run COMMAND (in the repo, truecolour) in a 150x46 xterm; waits for it to start
     xterm -ti vt340 -geometry 150x46+0+0 -fa 'DejaVu Sans Mono' -fs 10 -bg black -fg white \
         -xrm 'XTerm*decTerminalID: vt340' -xrm "XTerm*numColorRegisters: $COLOURS" \
-        -xrm 'XTerm*sixelScrolling: true' -xrm 'XTerm*regisGraphicsSize: 1500x940' \
+        -xrm 'XTerm*sixelScrolling: true' ${SIXEL_SIZE:+-xrm "XTerm*regisGraphicsSize: $SIXEL_SIZE"} \
         -e sh -c "cd '$REPO' && COLORTERM=truecolor $1; sleep 2" &
     XTERM=$!
     sleep 8

@@ -9,6 +9,7 @@ OUT=${1:-$HERE}
 DISPLAY_NUM=${DISPLAY_NUM:-:96}
 CROP=${CROP:-1204x786+0+0}
 COLOURS=${COLOURS:-1024}
+SIXEL_SIZE=${SIXEL_SIZE:-1500x940}
 . "$HERE/xterm_common.sh"
 
 "$PY" -m imgreview demo "$WORK/demo" --no-review
