@@ -322,3 +322,32 @@ async def test_sixel_pictures_reach_the_terminal_after_marks_and_late_arrivals(t
         await pilot.pause(0.2)
         out = "".join(written)
         assert sixel[0] in out and sixel[1] in out
+
+
+async def test_aliases_previous_page_flagged_filter_and_quit(triage) -> None:  # type: ignore[no-untyped-def]
+    make, session = triage
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        s = screen_of(app)
+        await pilot.press("d")
+        assert records(session)[-1]["action"] == "unwanted"
+        await pilot.press("delete")
+        assert records(session)[-1]["action"] == "unwanted" and s.state.mark_of(s.page[1]) == "unwanted"
+        await pilot.press("k")
+        assert records(session)[-1]["action"] == "wanted"
+        await pilot.press("space")
+        assert s.first == 6
+        await pilot.press("p")
+        assert s.first == 0
+        await pilot.press("pagedown", "pageup")
+        assert s.first == 0
+        await pilot.press("4")  # flagged: the generated scenes carry no quality flag
+        assert s.filter == "flagged" and s.view == [i for i in s.state.view("cat") if s.state.items[i].issues]
+        await pilot.press("1", "tab")
+        assert s.label == "dog"
+        await pilot.press("shift+tab")
+        assert s.label == "cat"
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None) and not app.is_running
