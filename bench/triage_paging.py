@@ -4,7 +4,10 @@ A label of ``--images`` pictures (real JPEGs from ``--folder``, reused under man
 headless with Pilot and the half-cell renderer (the costliest to draw) at ``--size`` cells. Between
 presses the bench waits for the screen's own prefetch of the next page (a person looks at a page
 longer than the prefetch takes), so each step measures binding the tiles, rendering and painting (the two pages after are
-cached before each press, so no decoding is counted).
+cached before each press, so no decoding is counted). Headless, Textual does not encode screen
+updates for a terminal; the bench encodes each one as a terminal would get it (``--no-encode``: not),
+so the escape codes of thousands of coloured cells are in the measurement (for a truecolor
+terminal by default: ``--colours 256`` for one that is not).
 Wall time depends on what else runs on the machine; the CPU time per page is printed too.
 
     python bench/triage_paging.py --folder bench/data/triage/suggest/nature [--images 5000] [--steps 40]
@@ -14,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
 from concurrent.futures import wait
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +40,17 @@ from imgreview.tui.triage_app import TriageApp
 from imgreview.tui.widgets.triage_grid import PICTURE_CELLS, TILE_PIXELS
 
 
+def set_colours(colours: str) -> None:
+    """Encode for a terminal of ``colours`` (Rich reads these when the app's console is made)."""
+    if colours == "truecolor":
+        os.environ["COLORTERM"] = "truecolor"
+    else:
+        os.environ.pop("COLORTERM", None)
+        os.environ["TERM"] = "xterm-256color"
+
+
 async def run(args: argparse.Namespace) -> None:
+    set_colours(args.colours)
     files = sorted(p for p in Path(args.folder).iterdir() if p.suffix.lower() in (".jpg", ".png"))
     rng = np.random.default_rng(0)
     items = [Item(str(files[k % len(files)]), f"{k:032x}", str(args.folder), "label", None, 640, 480, 50_000, "JPEG",
@@ -44,6 +59,16 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         state = TriageState(TriageSet(items, feats, ["label"]), Journal(Path(tmp) / "journal.jsonl"))
         app = TriageApp(state, Canvas(args.graphics))
+        sent = [0]
+        if args.encode:
+            shown = app._display
+
+            def display(screen: Any, renderable: Any) -> None:
+                if hasattr(renderable, "render_segments"):
+                    sent[0] += len(renderable.render_segments(app.console))
+                shown(screen, renderable)
+
+            app._display = display  # type: ignore[method-assign]
         times: list[float] = []
         cpu: list[float] = []
         async with app.run_test(size=tuple(args.size)) as pilot:
@@ -51,7 +76,9 @@ async def run(args: argparse.Namespace) -> None:
             screen = app.screen
             assert isinstance(screen, TriageScreen)
             print(f"{len(items):,} pictures, grid {screen.grid.shape[0]}×{screen.grid.shape[1]} "
-                  f"= {screen.grid.capacity} tiles at {args.size[0]}×{args.size[1]} cells")
+                  f"= {screen.grid.capacity} tiles at {args.size[0]}×{args.size[1]} cells, "
+                  f"encoded for {app.console.color_system if args.encode else 'no'} terminal")
+            sent[0] = 0
             for _ in range(args.steps):
                 cap = screen.grid.capacity  # the next page and the one after (which the press prefetches)
                 nxt = screen.view[screen.first + cap:screen.first + 3 * cap]
@@ -67,7 +94,8 @@ async def run(args: argparse.Namespace) -> None:
         cpu.sort()
         print(f"next page: median {statistics.median(times):.0f} ms, p90 {times[int(len(times) * 0.9)]:.0f} ms, "
               f"max {times[-1]:.0f} ms over {len(times)} pages (pictures rendered: {app.thumbs.renders}); "
-              f"CPU per page: median {statistics.median(cpu):.0f} ms")
+              f"CPU per page: median {statistics.median(cpu):.0f} ms"
+              + (f"; {sent[0] / args.steps / 1024:.0f} KiB to the terminal per page" if args.encode else ""))
 
 
 def main() -> None:
@@ -76,6 +104,11 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--graphics", default="halfcell", choices=("halfcell", "sixel", "none"))
+    ap.add_argument("--no-encode", dest="encode", action="store_false",
+                    help="do not encode screen updates for the terminal (Textual's headless default)")
+    ap.add_argument("--colours", choices=("truecolor", "256"), default="truecolor",
+                    help="the terminal the updates are encoded for (256: every picture cell's colour is "
+                         "matched to the palette, as Rich does)")
     ap.add_argument("--size", type=int, nargs=2, default=(200, 56), metavar=("COLS", "ROWS"))
     asyncio.run(run(ap.parse_args()))
 

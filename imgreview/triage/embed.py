@@ -78,7 +78,7 @@ class OnnxExtractor:
         self._side = (int(h) if isinstance(h, int) and h > 0 else DEFAULT_SIDE,
                       int(w) if isinstance(w, int) and w > 0 else DEFAULT_SIDE)
         self._input = first.name
-        self.name = self.name or f"onnx:{Path(self.model_path).name}"
+        self.name = self.name or f"onnx:{Path(self.model_path).name}" + ("" if self.normalise else ":raw")
         self._load = load_pixels
 
     @property
@@ -126,16 +126,26 @@ def load_pixels(path: str, side: tuple[int, int]) -> np.ndarray:
         return np.full((h, w, 3), 128, dtype=np.uint8)
 
 
-def parse_extractor(spec: str, normalise: bool = True) -> OnnxExtractor | None:
-    """``cheap`` -> None (use the stored features); ``onnx:PATH`` -> an :class:`OnnxExtractor`."""
+TORCH_KINDS = ("torchscript", "torchvision", "timm")
+SPECS = "'cheap', 'onnx:MODEL.onnx', 'torchscript:MODEL.pt', 'torchvision:NAME[=WEIGHTS]' or 'timm:NAME[=WEIGHTS]'"
+
+
+def parse_extractor(spec: str, normalise: bool = True) -> Extractor | None:
+    """``cheap`` -> None (use the stored features); ``onnx:PATH`` -> an :class:`OnnxExtractor`;
+    ``torchscript:PATH``, ``torchvision:NAME[=FILE]``, ``timm:NAME[=FILE]`` -> a PyTorch model
+    (:mod:`imgreview.triage.torchmodels`, weights from the local cache only)."""
     if spec in ("", "cheap"):
         return None
     kind, _, rest = spec.partition(":")
     if kind == "onnx" and rest:
         return OnnxExtractor(os.path.abspath(os.path.expanduser(rest)), normalise=normalise)
+    if kind in TORCH_KINDS and rest:
+        from imgreview.triage.torchmodels import parse_torch
+
+        return parse_torch(kind, rest, normalise=normalise)
     if spec.endswith(".onnx"):
         return OnnxExtractor(os.path.abspath(os.path.expanduser(spec)), normalise=normalise)
-    raise EmbedError(f"unknown feature extractor {spec!r}: use 'cheap' or 'onnx:PATH/TO/model.onnx'")
+    raise EmbedError(f"unknown feature extractor {spec!r}: use {SPECS}")
 
 
 class EmbeddingCache:

@@ -36,6 +36,7 @@ class TriageState:
         self.model = model
         self.probability: np.ndarray | None = None
         self._order: dict[str, list[int]] = {}
+        self._counts: dict[str, tuple[int, int]] = {}  # label -> (marked, total); dropped on every mark
         for label in tset.labels:
             idx = tset.of_label(label)
             idx.sort(key=lambda i: (-tset.items[i].outlier, tset.items[i].path))
@@ -80,8 +81,11 @@ class TriageState:
 
     def counts(self, label: str) -> tuple[int, int]:
         """(marked, total) pictures of ``label``."""
-        idx = self._order.get(label, [])
-        return sum(self.mark_of(i) in MARKED for i in idx), len(idx)
+        counts = self._counts.get(label)
+        if counts is None:
+            idx = self._order.get(label, [])
+            counts = self._counts[label] = (sum(self.mark_of(i) in MARKED for i in idx), len(idx))
+        return counts
 
     def totals(self) -> dict[str, int]:
         out = dict.fromkeys((*MARKED, "undecided"), 0)
@@ -109,6 +113,7 @@ class TriageState:
                 continue
             changes.append(MarkChange(it.path, it.digest, action, to if action == "relabel" else None,
                                       it.label))
+        self._counts.clear()
         return self.journal.mark(changes, by=by, rule=rule)
 
     def toggle(self, i: int, action: str) -> int:
@@ -120,6 +125,7 @@ class TriageState:
         return self.mark([i for i in page if self.mark_of(i) in ("undecided", "stale")], "wanted")
 
     def undo(self) -> list[str] | None:
+        self._counts.clear()
         return self.journal.undo()
 
     # ------------------------------------------------------------------ suggestions

@@ -205,3 +205,23 @@ def test_metadata_reaches_the_scan_triage_and_export(tmp_path: Path, capsys: pyt
     rows = capsys.readouterr().out.splitlines()
     assert rows[0].endswith("to,gps,description,keywords")
     assert rows[1].endswith(",35.683333,139.700000,ticket machine,") or "35.683333,139.700000" in rows[1]
+
+
+def test_suggestions_rank_a_newly_added_folder_by_the_old_marks(scanned: tuple[Path, Session], tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    ds, session = scanned
+    state = TriageState(load_items(session, session.load_result()), session.journal())
+    names = {state.items[i].name: i for i in range(len(state.items))}
+    state.mark([names["flat.png"]], "unwanted")
+    state.mark([names[n] for n in ("cat1.jpg", "cat2.jpg", "cat3.jpg", "dog1.jpg", "dog2.jpg")], "wanted")
+    new = tmp_path / "new"
+    for k in range(4):
+        save(scene(200 + k, (192, 144)), new / f"n{k}.jpg", quality=92)
+    save(Image.new("RGB", (192, 144), (90, 100, 140)), new / "n_flat.png")
+    out = tmp_path / "ranking.json"
+    assert main(["triage", str(ds), str(new), "--session", str(session.path), "--suggest", "--json", str(out)]) == 0
+    ranking = json.loads(out.read_text())
+    fresh = [r["path"] for r in ranking if Path(r["path"]).parent == new]
+    assert len(fresh) == 5 and Path(fresh[0]).name == "n_flat.png"  # the new folder, the unwanted kind first
+    assert not any(Path(r["path"]).name in ("flat.png", "cat1.jpg") for r in ranking)  # marked ones are not ranked
+    assert len(session.journal(read_only=True).marks) == 6  # suggesting marks nothing

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from textual.geometry import Region
 
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
@@ -30,9 +31,9 @@ def triage(tmp_path: Path):  # type: ignore[no-untyped-def]
     session = Session(tmp_path / "session")
     scan([str(ds)], ScanSettings(jobs=1), session)
 
-    def make(read_only: bool = False) -> TriageApp:
+    def make(read_only: bool = False, graphics: str = "halfcell") -> TriageApp:
         state = TriageState(load_items(session, session.load_result()), session.journal(read_only=read_only))
-        return TriageApp(state, Canvas("halfcell"), read_only=read_only)
+        return TriageApp(state, Canvas(graphics), read_only=read_only)
 
     return make, session
 
@@ -57,9 +58,9 @@ async def test_grid_shows_label_position_and_a_page(triage) -> None:  # type: ig
         assert s.grid.shape == (3, 2) and s.label == "cat"
         title = str(s.query_one("#triage-title").render())
         assert "cat" in title and "1 of 8" in title and "label 1 of 2" in title
-        assert sum(t.display for t in s.grid.tiles) == 6
+        assert s.grid.shown == 6
         await pilot.press("n")
-        assert s.first == 6 and sum(t.display for t in s.grid.tiles) == 2
+        assert s.first == 6 and s.grid.shown == 2
         assert "7 of 8" in str(s.query_one("#triage-title").render())
         await pilot.press("n")  # past the last page: the next label
         assert s.label == "dog" and s.first == 0
@@ -166,3 +167,187 @@ async def test_read_only_records_nothing(triage) -> None:  # type: ignore[no-unt
         await pilot.pause()
         await pilot.press("x", "w", "W")
     assert records(session) == []
+
+
+async def test_title_counts_follow_marks_and_undo(triage) -> None:  # type: ignore[no-untyped-def]
+    make, _ = triage
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        s = screen_of(app)
+
+        def title() -> str:
+            return str(s.query_one("#triage-title").render())
+
+        assert "0 of 8 marked" in title()
+        await pilot.press("x")
+        assert "1 of 8 marked" in title()
+        await pilot.press("W")
+        assert "6 of 8 marked" in title()
+        await pilot.press("u")
+        assert "1 of 8 marked" in title()
+        await pilot.press("u")
+        assert "0 of 8 marked" in title()
+
+
+def grid_text(app: TriageApp) -> str:
+    """The characters the grid shows (no styles), row by row."""
+    grid = screen_of(app).grid
+    return "\n".join(grid.render_line(y).text for y in range(grid.size.height))
+
+
+async def test_grid_draws_each_tile_with_its_mark_position_and_focus(triage) -> None:  # type: ignore[no-untyped-def]
+    make, _ = triage
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        s = screen_of(app)
+        text = grid_text(app)
+        assert text.count("┏") == 1 and text.count("╭") == 5  # one focused tile, five more
+        first = s.state.items[s.page[0]]
+        assert first.name[:10] in text and " 1 " in text and " 6 " in text
+        await pilot.press("x")  # marked unwanted, the focus moves on
+        text = grid_text(app)
+        assert "UNWANTED" in text and text.count("┏") == 1
+        assert s.grid.current == 1
+        await pilot.press("r", "enter")
+        await pilot.pause()
+        assert "→ dog" in grid_text(app)
+        await pilot.press("n")
+        text = grid_text(app)
+        assert " 7 " in text and " 8 " in text and text.count("╭") + text.count("┏") == 2
+
+
+async def test_page_change_is_one_repaint_and_a_mark_repaints_only_its_tiles(triage) -> None:  # type: ignore[no-untyped-def]
+    make, _ = triage
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        s = screen_of(app)
+        grid = s.grid
+        paints = grid.paints
+        top, second = grid.render_line(0), grid.render_line(TILE_HEIGHT)
+        await pilot.press("x")  # two tiles of the first row change: no full repaint
+        assert grid.paints == paints
+        assert grid.render_line(0) is not top and grid.render_line(TILE_HEIGHT) is second
+        await pilot.press("n")
+        assert grid.paints == paints + 1
+
+
+async def test_clicking_a_tile_focuses_it_and_a_double_click_zooms(triage) -> None:  # type: ignore[no-untyped-def]
+    make, _ = triage
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        s = screen_of(app)
+        region = s.grid.region
+        await pilot.click(offset=(region.x + TILE_WIDTH + 3, region.y + TILE_HEIGHT + 3))
+        assert s.slot == 4
+        await pilot.double_click(offset=(region.x + 3, region.y + 3))
+        await pilot.pause()
+        assert isinstance(app.screen, TriageZoom)
+
+
+async def test_tiles_show_their_pictures_once_rendered(triage) -> None:  # type: ignore[no-untyped-def]
+    make, _ = triage
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        s = screen_of(app)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if all(s.grid.pictures.get(k) is not None for k in range(6)):
+                break
+        assert all(s.grid.pictures.get(k) is not None for k in range(6))
+        text = grid_text(app)
+        assert "▀" in text and "…" not in text
+
+
+async def test_sixel_tiles_draw_one_picture_each_inside_their_tile(triage) -> None:  # type: ignore[no-untyped-def]
+    make, _ = triage
+    app = make(graphics="sixel")
+    async with app.run_test(size=SIZE) as pilot:
+        s = screen_of(app)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if all(s.grid.pictures.get(k) is not None for k in range(6)):
+                break
+        grid = s.grid
+        strips = grid.render_lines(Region(0, 0, grid.size.width, grid.size.height))
+        sixels = [seg.text for strip in strips for seg in strip if seg.text.startswith("\x1b7")]
+        assert len(sixels) == 6 and all("\x1bP" in t for t in sixels)
+        for k in range(6):  # each picture inside its own tile's frame
+            assert grid.tile_region(k).contains_region(grid.picture_region(k))
+
+
+def test_caption_lines_fit_the_tile_with_an_ellipsis() -> None:
+    from rich.style import Style
+
+    from imgreview.tui.widgets.triage_grid import runs_strip
+
+    long = runs_strip([("a-very-long-file-name-of-a-picture.jpg", "bold")], 22, Style())
+    assert long.cell_length == 22 and long.text.endswith("…") and long.text.startswith("a-very-long")
+    wide = runs_strip([("写真写真写真写真写真写真写真.jpg", "")], 22, Style())
+    assert wide.cell_length == 22
+    short = runs_strip([(" UNWANTED ", "bold white on red"), (" ", ""), ("dark", "bold magenta")], 22, Style())
+    assert short.text.rstrip() == " UNWANTED  dark" and short.cell_length == 22
+
+
+async def test_sixel_pictures_reach_the_terminal_after_marks_and_late_arrivals(triage) -> None:  # type: ignore[no-untyped-def]
+    """What the app writes to the terminal (not only what the widget renders) carries every tile's picture:
+    pictures arriving after the first paint and tiles repainted by a mark keep their Sixel."""
+    make, _ = triage
+    app = make(graphics="sixel")
+    written: list[str] = []
+    real = app._display
+
+    def display(screen, renderable) -> None:  # type: ignore[no-untyped-def]
+        # headless, Textual encodes nothing for the terminal: encode every screen update here
+        if hasattr(renderable, "render_segments"):
+            written.append(renderable.render_segments(app.console))
+        real(screen, renderable)
+
+    app._display = display  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        s = screen_of(app)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if all(s.grid.pictures.get(k) is not None for k in range(6)):
+                break
+        await pilot.pause(0.2)
+        sixel = {k: s.grid.pictures[k].sixel for k in range(6)}  # type: ignore[union-attr]
+        out = "".join(written)
+        assert all(sixel[k] in out for k in range(6))
+        written.clear()
+        await pilot.press("x")  # the first row repaints: its pictures are drawn again
+        await pilot.pause(0.2)
+        out = "".join(written)
+        assert sixel[0] in out and sixel[1] in out
+
+
+async def test_aliases_previous_page_flagged_filter_and_quit(triage) -> None:  # type: ignore[no-untyped-def]
+    make, session = triage
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        s = screen_of(app)
+        await pilot.press("d")
+        assert records(session)[-1]["action"] == "unwanted"
+        await pilot.press("delete")
+        assert records(session)[-1]["action"] == "unwanted" and s.state.mark_of(s.page[1]) == "unwanted"
+        await pilot.press("k")
+        assert records(session)[-1]["action"] == "wanted"
+        await pilot.press("space")
+        assert s.first == 6
+        await pilot.press("p")
+        assert s.first == 0
+        await pilot.press("pagedown", "pageup")
+        assert s.first == 0
+        await pilot.press("4")  # flagged: the generated scenes carry no quality flag
+        assert s.filter == "flagged" and s.view == [i for i in s.state.view("cat") if s.state.items[i].issues]
+        await pilot.press("1", "tab")
+        assert s.label == "dog"
+        await pilot.press("shift+tab")
+        assert s.label == "cat"
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code in (0, None) and not app.is_running

@@ -58,8 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     g.add_argument("--yes", action="store_true", help="with --accept-suggestions: confirm without asking")
     g.add_argument("--features", default="cheap", metavar="SPEC",
                    help="features the suggestions learn from: 'cheap' (the default: colour/texture statistics "
-                        "from the scan) or 'onnx:MODEL.onnx' (an image embedding model; needs "
-                        "imgreview[embed])")
+                        "from the scan), 'onnx:MODEL.onnx' (an image embedding model; needs imgreview[embed]), "
+                        "'torchscript:MODEL.pt', 'torchvision:NAME[=WEIGHTS]' or 'timm:NAME[=WEIGHTS]' (a PyTorch "
+                        "model whose weights are in the local cache, never downloaded; needs imgreview[torch])")
+    g.add_argument("--embed-norm", choices=("imagenet", "none"), default="imagenet",
+                   help="how onnx: and torchscript: models get their pixels: ImageNet mean/std (the default) or "
+                        "raw 0..1 (torchvision and timm models use their own)")
     g.add_argument("--model", choices=MODELS, default="auto",
                    help="suggestion model: knn vote, logistic regression, or auto (default: auto)")
     g.add_argument("--read-only", action="store_true", help="look without marking")
@@ -95,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         tset = load_items(session, result)
         if args.label and args.label not in tset.labels:
             return fail(f"no label {args.label!r}; labels: {', '.join(tset.labels) or 'none'}")
-        features = _features(args.features, session, tset)
+        features = _features(args.features, session, tset, normalise=args.embed_norm == "imagenet")
         state = TriageState(tset, journal, features, model=args.model)
         if args.suggest or args.accept_suggestions:
             return _suggest(args, state)
@@ -104,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
         session.unlock()
 
 
-def _features(spec: str, session: Session, tset: TriageSet) -> np.ndarray | None:
-    extractor = parse_extractor(spec)
+def _features(spec: str, session: Session, tset: TriageSet, normalise: bool = True) -> np.ndarray | None:
+    extractor = parse_extractor(spec, normalise=normalise)
     if extractor is None:
         return None
     print(f"imgreview: embedding {len(tset.items):,} pictures with {extractor.name} (cached by content)",

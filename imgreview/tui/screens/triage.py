@@ -29,7 +29,7 @@ from imgreview.triage.suggest import SuggestError
 from imgreview.tui.pictures import Canvas, Rendered
 from imgreview.tui.thumbs import ZOOM_PIXELS, ThumbnailCache
 from imgreview.tui.widgets.picture import PictureView
-from imgreview.tui.widgets.triage_grid import PICTURE_CELLS, TILE_PIXELS, TileClicked, TriageGrid
+from imgreview.tui.widgets.triage_grid import PICTURE_CELLS, TILE_PIXELS, TileClicked, TileView, TriageGrid
 
 TRIAGE_KEYS: tuple[tuple[str, str, str, bool], ...] = (
     # keys, action, footer label, shown in the footer
@@ -96,21 +96,21 @@ class TriageScreen(Screen[None]):
     def grid(self) -> TriageGrid:
         return self.query_one(TriageGrid)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.view = self.state.view(self.label, self.filter)
-        await self._reshape()
+        self._reshape()
         cap = max(1, self.grid.capacity)
         self.first = (self._start_pos // cap) * cap
         self.slot = self._start_pos - self.first
         self.refresh_page()
 
-    async def on_resize(self) -> None:
-        if await self._reshape():
+    def on_resize(self) -> None:
+        if self._reshape():
             self.refresh_page()
 
-    async def _reshape(self) -> bool:
+    def _reshape(self) -> bool:
         size = self.size
-        return await self.grid.reshape(size.width, max(1, size.height - 3))
+        return self.grid.reshape(size.width, max(1, size.height - 3))
 
     # ------------------------------------------------------------------ showing
     @property
@@ -128,15 +128,11 @@ class TriageScreen(Screen[None]):
         page = self.page
         self.slot = min(self.slot, max(0, len(page) - 1))
         prob = self.state.probability
+        views = [TileView(self.state.items[i], self.state.mark_of(i), self.state.relabel_to(i),
+                          float(prob[i]) if prob is not None else None, self.first + k + 1)
+                 for k, i in enumerate(page)]
         with self.app.batch_update():
-            for k, tile in enumerate(self.grid.tiles):
-                if k < len(page):
-                    i = page[k]
-                    tile.bind(self.state.items[i], self.state.mark_of(i), self.state.relabel_to(i),
-                              float(prob[i]) if prob is not None else None)
-                else:
-                    tile.bind(None)
-            self.grid.focus_slot(self.slot)
+            self.grid.show(views, self.slot)
             self.update_title()
         if not self.canvas.pictures:
             return  # no pictures: nothing to prefetch
