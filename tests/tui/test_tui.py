@@ -485,6 +485,34 @@ async def test_missing_and_unreadable_files_say_so_on_the_card(review) -> None:
         assert "unreadable" in text
 
 
+async def test_quality_flags_of_the_scan_are_badges_on_the_cards_and_in_zoom(review) -> None:
+    g = review.result.groups[2]  # g-conf, first on screen
+    review.result.quality = [
+        {"path": g.members[1].path, "issues": ["dark", "low_information"], "scores": {}},
+        {"path": "/elsewhere/not-in-a-group.png", "issues": ["blurry"], "scores": {}},
+    ]
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current_id(app) == "g-conf"
+        lines = grid_text(app).splitlines()
+        flagged = [line for line in lines if "dark" in line]
+        assert len(flagged) == 1 and "low information" in flagged[0]  # one card, both flags
+        assert "blurry" not in grid_text(app)
+        r = app.review
+        r.grid.set_focus(r.grid.position_of(1))
+        await pilot.press("z")
+        await settle(pilot)
+        text = str(app.screen.query_one("#zoom-text").render())
+        assert "dark" in text and "low information" in text
+        await pilot.press("escape", "h")
+        await settle(pilot)
+        r.grid.set_focus(r.grid.position_of(0))
+        await pilot.press("z")
+        await settle(pilot)
+        assert "dark" not in str(app.screen.query_one("#zoom-text").render())
+
+
 async def test_stale_decision_is_shown_not_applied(review) -> None:
     g = review.result.groups[2]  # g-conf, first on screen
     Journal(review.journal_path).decide([Change(g.members[0].path, "old-content", "delete")], group="g-conf")

@@ -180,7 +180,8 @@ class ReviewScreen(Screen[None]):
             action = self.state.action(m)
             problem = self.thumbs.errors.get(m.path, "")
             cards.append(Card(k, m, action, k == best,
-                              card_facts(m, g, k, action, k == best, self.thumbs.qualities.get(m.path), problem),
+                              card_facts(m, g, k, action, k == best, self.thumbs.qualities.get(m.path), problem,
+                                         issues=self.state.issues(m)),
                               problem))
         return cards
 

@@ -132,7 +132,8 @@ class ZoomScreen(_PictureScreen):
             Text(f"Group {g.id} · picture {self.member + 1} of {len(g.members)}", style="bold"))
         self.query_one("#zoom-text", Static).update(
             card_facts(m, g, self.member, self.state.action(m), self.member == best,
-                       self.thumbs.qualities.get(m.path), self.thumbs.errors.get(m.path, ""), full=True))
+                       self.thumbs.qualities.get(m.path), self.thumbs.errors.get(m.path, ""), full=True,
+                       issues=self.state.issues(m)))
 
     def action_move(self, step: int) -> None:
         self.member = (self.member + step) % len(self.group.members)
