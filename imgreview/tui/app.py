@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from dataclasses import replace
 
 from textual.app import App
 
@@ -26,6 +27,8 @@ class ReviewApp(App[None]):
                  thumbs: ThumbnailCache | None = None, notes: list[str] | None = None,
                  start_group: int | None = None, advance: bool = True) -> None:
         super().__init__()
+        # half-cell pictures carry their terminal codes, made in the workers for this console
+        canvas = replace(canvas, color_system=self.console.color_system)
         self.thumbs = thumbs or ThumbnailCache(canvas=canvas)
         self.thumbs.canvas = canvas
         self.review = ReviewScreen(state, canvas, self.thumbs, read_only=read_only, start_group=start_group,

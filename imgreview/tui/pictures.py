@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance
-from rich.color import Color
+from rich.color import Color, ColorSystem
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -34,6 +34,9 @@ class Canvas:
     cell: tuple[int, int] = (10, 20)
     sixel_max: tuple[int, int] = (0, 0)  # (0, 0): no limit known
     colours: int = 256
+    # the app console's colour system ("truecolor", "256", "standard"): half-cell pictures then carry
+    # their terminal codes ready-made (see render_halfcell); None: Textual works them out when drawing
+    color_system: str | None = None
 
     @property
     def pictures(self) -> bool:
@@ -65,8 +68,19 @@ def dimmed(image: Image.Image) -> Image.Image:
     return ImageEnhance.Brightness(ImageEnhance.Color(image).enhance(0.35)).enhance(0.45)
 
 
-def render_halfcell(image: Image.Image, cols: int, rows: int) -> Rendered:
-    """Two pixels per cell: the upper one as foreground of ``▀``, the lower one as background."""
+COLOR_SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT,
+                 "standard": ColorSystem.STANDARD, "windows": ColorSystem.WINDOWS}
+
+
+def render_halfcell(image: Image.Image, cols: int, rows: int, color_system: str | None = None) -> Rendered:
+    """Two pixels per cell: the upper one as foreground of ``▀``, the lower one as background.
+
+    With ``color_system`` each cell style's terminal codes are worked out here, in the worker
+    thread, and kept on the style (``Style._ansi``, the cache Textual's own
+    :meth:`~textual.strip.Strip.render_style` fills on first use): otherwise the UI thread computes
+    the codes of ~3 000 new styles (colour downgrade and SGR text) when a new picture first reaches
+    the terminal, which was the largest part of a group change.
+    """
     w, h = fit(image.size, (cols, rows * 2))
     h += h % 2
     small = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
@@ -87,6 +101,10 @@ def render_halfcell(image: Image.Image, cols: int, rows: int) -> Rendered:
                     Color.from_rgb(bottom[x], bottom[x + 1], bottom[x + 2]))
             segments.append(Segment("▀", style))
         strips.append(Strip(Segment.simplify(segments), w))
+    system = COLOR_SYSTEMS.get(color_system or "")
+    if system is not None:
+        for style in styles.values():
+            Strip.render_ansi(style, system)
     return Rendered(w, len(strips), strips=tuple(strips))
 
 
@@ -117,5 +135,5 @@ def render(image: Image.Image, cols: int, rows: int, canvas: Canvas, dim: bool =
     if canvas.mode == "sixel":
         return render_sixel(image, cols, rows, canvas)
     if canvas.mode == "halfcell":
-        return render_halfcell(image, cols, rows)
+        return render_halfcell(image, cols, rows, canvas.color_system)
     return Rendered(0, 0)

@@ -97,6 +97,11 @@ class ReviewState:
         self._suggestions[gi] = (pictures is not None, s)
         return s
 
+    def has_picture_suggestion(self, gi: int) -> bool:
+        """The suggestion of group ``gi`` was made with its pictures (medoid, black corners, borders)."""
+        cached = self._suggestions.get(gi)
+        return cached is not None and cached[0]
+
     def suggested(self, gi: int) -> int | None:
         """Index of the suggested keeper in group ``gi``, or None when there is no clear original."""
         return self.suggestion(gi).index

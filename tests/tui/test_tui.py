@@ -171,6 +171,39 @@ async def test_pictures_are_rendered_off_the_ui_thread_and_prefetched(review) ->
         assert r.pictures_loaded  # on screen with its pictures at once
 
 
+async def test_the_suggestion_from_pictures_is_made_in_a_worker_and_redraws_the_star(review, monkeypatch) -> None:
+    """The medoid/black-corner/border checks decode nothing on the UI thread; when they change the
+    star (here: the brightest copy's border), the cards are redrawn with the new one."""
+    import threading
+
+    import imgreview.tui.state as state_module
+
+    calls: list[tuple[bool, bool]] = []  # (with pictures, on the UI thread)
+    real = state_module.suggest
+
+    def spy(members, prefer=None, **kw):
+        calls.append((kw.get("pictures") is not None, threading.current_thread() is threading.main_thread()))
+        return real(members, prefer, **kw)
+
+    monkeypatch.setattr(state_module, "suggest", spy)
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        r = app.review
+        await pilot.press("G")  # g-near: three members
+        await pictures(app, pilot)
+        for _ in range(100):
+            if r.state.has_picture_suggestion(r.current):
+                break
+            await asyncio.sleep(0.05)
+        assert r.state.has_picture_suggestion(r.current)
+        with_pictures = [ui for pics, ui in calls if pics]
+        assert with_pictures and not any(with_pictures)  # only ever in worker threads
+        await settle(pilot)
+        star = [c.index for c in r.grid.cards if c.suggested]
+        assert star == ([] if r.state.suggested(r.current) is None else [r.state.suggested(r.current)])
+
+
 # ---------------------------------------------------------------------------- decisions
 
 

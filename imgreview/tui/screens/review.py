@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -62,6 +61,7 @@ class ReviewScreen(Screen[None]):
         self._start_group = start_group
         self._list_wanted: bool | None = None  # None: automatic (hidden when narrow)
         self._pending: set[tuple[int, int, bool]] = set()
+        self._suggesting: set[int] = set()  # groups whose picture-based suggestion a worker is making
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -162,15 +162,38 @@ class ReviewScreen(Screen[None]):
             t.append(f"  ({s.reason})", style="dim")
         return t
 
-    def _pictures_of(self, gi: int) -> list[Any] | None:
-        g = self.state.groups[gi]
-        pics = [self.thumbs.get(m.path, m.digest) for m in g.members]
-        return pics if all(p is not None for p in pics) else None
-
     def _suggestion(self, gi: int) -> int | None:
-        pics = self._pictures_of(gi)
-        quals = [self.thumbs.qualities.get(m.path) for m in self.state.groups[gi].members] if pics else None
-        return self.state.suggestion(gi, pics, quals).index
+        """The ★ of group ``gi``: made with the pictures when a worker has done that (see
+        :meth:`_suggest_with_pictures`), else from what the scan recorded (cheap, no pixels)."""
+        return self.state.suggestion(gi).index
+
+    def _suggest_with_pictures(self, gi: int) -> None:
+        """In a worker thread: the suggestion from the group's thumbnails (medoid, black corners, borders,
+        greyscale) and JPEG qualities; the cards are redrawn if the group is on screen and it changed."""
+        if self.state.has_picture_suggestion(gi) or gi in self._suggesting:
+            return
+        self._suggesting.add(gi)
+        g = self.state.groups[gi]
+        before = self.state.suggestion(gi).index
+
+        def job() -> None:
+            try:
+                pics = [self.thumbs.thumbnail_now(m.path, m.digest) for m in g.members]
+                quals = [self.thumbs.qualities.get(m.path) for m in g.members]
+                after = self.state.suggestion(gi, pics, quals).index
+            finally:
+                self._suggesting.discard(gi)
+            if after != before:
+                try:
+                    self.app.call_from_thread(self._suggestion_changed, gi)
+                except RuntimeError:  # the app is gone
+                    pass
+
+        self.thumbs.submit(job)
+
+    def _suggestion_changed(self, gi: int) -> None:
+        if gi == self.current:
+            self.refresh_cards()
 
     def cards_of(self, gi: int) -> list[Card]:
         g = self.state.groups[gi]
@@ -214,7 +237,10 @@ class ReviewScreen(Screen[None]):
             self.query_one("#group-title", TextLine).update(self.title_text(gi))
             self.group_list.mark_current(gi)
             self.update_progress()
-        self.prefetch_after(gi)
+        self._suggest_with_pictures(gi)
+        # the next groups' pictures are rendered after this repaint: worker threads hold the GIL
+        # while they render, and the repaint should not wait for them
+        self.call_after_refresh(self.prefetch_after, gi)
 
     def _picture(self, gi: int, card: Card, cols: int, rows: int) -> Rendered | None:
         """The rendered picture when cached; else None now, and the grid gets it when it is ready."""
@@ -253,9 +279,6 @@ class ReviewScreen(Screen[None]):
         card = next((c for c in self.grid.cards if c.index == index), None)
         if card is None or (card.action == "delete") != dim:
             return
-        if self._pictures_of(gi) is not None and not self.state._suggestions.get(gi, (False,))[0]:
-            # every thumbnail is in: the suggestion can now use the pictures (medoid, black corners)
-            self.refresh_cards()
         problem = self.thumbs.errors.get(card.member.path, "")
         if problem and not card.problem:
             self.refresh_cards()
@@ -287,6 +310,7 @@ class ReviewScreen(Screen[None]):
             cols, rows = self._box(nxt)
             for m in g.members:
                 self.thumbs.request_member(m.path, m.digest, cols, rows, self.state.action(m) == "delete")
+            self._suggest_with_pictures(nxt)
 
     # ------------------------------------------------------------------ messages
     @on(GroupChosen)
