@@ -116,7 +116,7 @@ def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...] | No
     # the terminal is asked what it can draw before Textual takes it over
     from imgreview.tui.graphics import choose_canvas
 
-    canvas, graphics_note = choose_canvas(graphics)
+    canvas, graphics_note = choose_canvas(graphics, kitty=True)
     from imgreview.tui.app import ReviewApp
     from imgreview.tui.state import ReviewState
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from textual.app import App
 
+from imgreview.tui import kitty
 from imgreview.tui.pictures import Canvas
 from imgreview.tui.screens.review import ReviewScreen
 from imgreview.tui.state import ReviewState
@@ -45,3 +46,5 @@ class ReviewApp(App[None]):
 
     def on_unmount(self) -> None:
         self.thumbs.close()
+        if self.review.canvas.mode == "kitty":  # the pictures sent to the terminal go with the review
+            kitty.write(self, kitty.layer_of(self).close())

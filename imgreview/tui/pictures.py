@@ -13,6 +13,7 @@ their cells (a band reaching into the row below scrolls the screen when that row
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance
@@ -23,14 +24,15 @@ from textual.strip import Strip
 
 from imgreview.tui.sixel import encode as sixel_encode
 
-MODES = ("sixel", "halfcell", "none")
+MODES = ("kitty", "sixel", "halfcell", "none")
+_serials = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
 class Canvas:
     """How pictures are drawn: ``mode``, pixels per cell, Sixel limits and colour registers."""
 
-    mode: str = "halfcell"  # sixel | halfcell | none
+    mode: str = "halfcell"  # kitty | sixel | halfcell | none
     cell: tuple[int, int] = (10, 20)
     sixel_max: tuple[int, int] = (0, 0)  # (0, 0): no limit known
     colours: int = 256
@@ -51,6 +53,9 @@ class Rendered:
     rows: int
     strips: tuple[Strip, ...] = ()  # half-cell: one per row
     sixel: str = ""  # sixel: the DCS string, drawn at the top-left cell
+    kitty: str = ""  # kitty: the picture's payload (see imgreview.tui.kitty), placed at the top-left cell
+    pixels: tuple[int, int] = (0, 0)  # kitty: the picture's size in pixels
+    serial: int = 0  # kitty: names this picture's content in the terminal (unique per rendering)
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -128,12 +133,25 @@ def render_sixel(image: Image.Image, cols: int, rows: int, canvas: Canvas) -> Re
     return Rendered(-(-w // cw), -(-h // ch), sixel=data)
 
 
+def render_kitty(image: Image.Image, cols: int, rows: int, canvas: Canvas) -> Rendered:
+    """The picture at the terminal's own pixel size for ``cols`` x ``rows`` cells (kitty draws it 1:1)."""
+    from imgreview.tui.kitty import payload
+
+    cw, ch = canvas.cell
+    w, h = fit(image.size, (cols * cw, rows * ch))
+    picture = image.convert("RGB").resize((w, h), Image.Resampling.LANCZOS)
+    return Rendered(min(cols, -(-w // cw)), min(rows, -(-h // ch)), kitty=payload(picture), pixels=(w, h),
+                    serial=next(_serials))
+
+
 def render(image: Image.Image, cols: int, rows: int, canvas: Canvas, dim: bool = False) -> Rendered:
     """The picture for a ``cols`` x ``rows`` cell area in ``canvas.mode`` (never called on the UI thread)."""
     if dim:
         image = dimmed(image.convert("RGB"))
     if canvas.mode == "sixel":
         return render_sixel(image, cols, rows, canvas)
+    if canvas.mode == "kitty":
+        return render_kitty(image, cols, rows, canvas)
     if canvas.mode == "halfcell":
         return render_halfcell(image, cols, rows, canvas.color_system)
     return Rendered(0, 0)

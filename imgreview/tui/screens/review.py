@@ -96,6 +96,14 @@ class ReviewScreen(Screen[None]):
         if ready:
             Path(ready).write_text(json.dumps({"pid": os.getpid(), "group": self.group.id if self.group else None}))
 
+    def on_screen_suspend(self) -> None:
+        """Kitty pictures are drawn over the text: they go while another screen (zoom, help, a
+        question) covers the review, and come back when it is on top again."""
+        self.grid.hide_pictures()
+
+    def on_screen_resume(self) -> None:
+        self.grid.refresh()
+
     def on_resize(self) -> None:
         self._fit_list(self.app.size.width)
         if self.current is not None:

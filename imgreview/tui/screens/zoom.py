@@ -44,6 +44,21 @@ class _PictureScreen(Screen[int]):
     def group(self) -> Group:
         return self.state.groups[self.gi]
 
+    def _hide_pictures(self) -> None:
+        for view in self.query(PictureView):
+            view.hide_pictures()
+
+    def on_screen_suspend(self) -> None:
+        """Kitty pictures are drawn over the text: they go when another screen covers this one."""
+        self._hide_pictures()
+
+    def on_screen_resume(self) -> None:
+        for view in self.query(PictureView):
+            view.refresh()
+
+    def on_unmount(self) -> None:
+        self._hide_pictures()
+
     def put(self, view: PictureView, key: object, source: Callable[[], Image.Image], text: str = "") -> None:
         """Show ``source()`` in ``view``: at once when rendered before, else when a worker has rendered it."""
         cols, rows = view.box
