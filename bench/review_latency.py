@@ -134,7 +134,7 @@ class FrameCounter:
 
 async def measure(session: Session, steps: int, size: tuple[int, int],
                   graphics: str = "halfcell") -> dict[str, float | list[float]]:
-    from imgreview.tui.app import ReviewApp
+    from imgreview.tui.app import ReviewApp, freeze_long_lived
     from imgreview.tui.graphics import choose_canvas
     from imgreview.tui.state import ReviewState
 
@@ -147,6 +147,7 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
     state = ReviewState(result, journal)
     t_state = time.perf_counter()
     app = ReviewApp(state, canvas, advance=False)
+    freeze_long_lived()  # as `imgreview review` does
     out: dict[str, float | list[float]] = {}
     async with app.run_test(size=size) as pilot:
         frames.console = app.console

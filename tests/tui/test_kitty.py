@@ -1,6 +1,7 @@
 """Kitty graphics: the layer's commands (sent once, placed, moved, removed) and the review drawing
 with them (Pilot): pictures placed over blank cells, nothing re-sent for a focus change, the review's
-pictures taken off while the zoom covers it and placed again after."""
+pictures taken off while the zoom covers it and placed again after; and what the review keeps
+for the garbage collector to walk."""
 
 from __future__ import annotations
 
@@ -135,3 +136,22 @@ async def test_review_places_kitty_pictures_and_hides_them_under_the_zoom(tmp_pa
         await settle(pilot, 0.05)
         assert all(layer.placed(v) == {} for v in views)
         assert {i for i, _, _ in layer.placed(grid).values()} == after  # back, without sending them again
+
+
+def test_review_keeps_few_rendered_pictures_and_freezes_the_loaded_session(tmp_path: Path) -> None:
+    """Rendered pictures are many small objects the collector walks: the review keeps few; what is loaded
+    before the app runs (result, journal) is taken out of the collector's full passes."""
+    import gc
+
+    from imgreview.tui.app import REVIEW_PICTURES, freeze_long_lived
+
+    app = ReviewApp(ReviewState(make_result(tmp_path / "data"), Journal(tmp_path / "j.jsonl")), Canvas())
+    assert app.thumbs.picture_capacity == REVIEW_PICTURES <= 128
+    app.thumbs.close()
+    gc.unfreeze()
+    try:
+        before = gc.get_freeze_count()
+        freeze_long_lived()
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
