@@ -27,8 +27,9 @@ def freeze_long_lived() -> None:
     garbage collector's full passes. Those passes otherwise walk every one of them from time to time
     while the person moves between groups (0.5-0.8 s each on a 100k-image session). Nothing here is
     kept alive by this: frozen objects are still freed when no longer used, only cycles among them
-    would not be. Called by ``imgreview review`` (and the latency benchmark) just before the app runs."""
-    gc.collect()
+    would not be. Called by ``imgreview review`` (and the latency benchmark) just before the app runs.
+    Only the young generations are collected first: a full pass here would delay the first picture."""
+    gc.collect(1)
     gc.freeze()
 
 

@@ -18,6 +18,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -284,7 +285,11 @@ class ReviewScreen(Screen[None]):
     def _arrived(self, gi: int, index: int, dim: bool, rendered: Rendered) -> None:
         if gi != self.current:
             return
-        card = next((c for c in self.grid.cards if c.index == index), None)
+        try:
+            grid = self.grid
+        except NoMatches:  # the review is closing: its widgets are gone
+            return
+        card = next((c for c in grid.cards if c.index == index), None)
         if card is None or (card.action == "delete") != dim:
             return
         problem = self.thumbs.errors.get(card.member.path, "")
