@@ -53,7 +53,7 @@ def test_layer_sends_once_places_moves_and_removes() -> None:
     layer = kitty.KittyLayer()
     first = commands(layer.update("grid", {0: want("a", 2, 3), 1: want("b", 40, 3)}))
     assert [c["a"] for c in first] == ["t", "t", "p", "p"]
-    assert all(c["z"] == "-1" and c["C"] == "1" for c in first if c["a"] == "p")  # under glyphs, cursor stays
+    assert all(c["C"] == "1" and "z" not in c for c in first if c["a"] == "p")  # the cursor stays; over the text
     ids = {c["i"] for c in first}
     assert len(ids) == 2
     assert layer.update("grid", {0: want("a", 2, 3), 1: want("b", 40, 3)}) == ""  # nothing changed
