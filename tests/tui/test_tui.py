@@ -197,6 +197,11 @@ async def test_the_suggestion_from_pictures_is_made_in_a_worker_and_redraws_the_
                 break
             await asyncio.sleep(0.05)
         assert r.state.has_picture_suggestion(r.current)
+        for _ in range(100):  # the JPEG quality read with the thumbnails reaches the cards
+            await settle(pilot, 0.02)
+            if grid_text(app).count("q85") == 2:
+                break
+        assert grid_text(app).count("q85") == 2  # b_small.jpg and b_bright.jpg
         with_pictures = [ui for pics, ui in calls if pics]
         assert with_pictures and not any(with_pictures)  # only ever in worker threads
         await settle(pilot)

@@ -178,21 +178,21 @@ class ReviewScreen(Screen[None]):
 
     def _suggest_with_pictures(self, gi: int) -> None:
         """In a worker thread: the suggestion from the group's thumbnails (medoid, black corners, borders,
-        greyscale) and JPEG qualities; the cards are redrawn if the group is on screen and it changed."""
+        greyscale) and JPEG qualities; the cards are redrawn if the group is on screen by then (the ★
+        may move, and the JPEG qualities read with the thumbnails go on the cards)."""
         if self.state.has_picture_suggestion(gi) or gi in self._suggesting:
             return
         self._suggesting.add(gi)
         g = self.state.groups[gi]
-        before = self.state.suggestion(gi).index
 
         def job() -> None:
             try:
                 pics = [self.thumbs.thumbnail_now(m.path, m.digest) for m in g.members]
                 quals = [self.thumbs.qualities.get(m.path) for m in g.members]
-                after = self.state.suggestion(gi, pics, quals).index
+                self.state.suggestion(gi, pics, quals)
             finally:
                 self._suggesting.discard(gi)
-            if after != before:
+            if gi == self.current:  # a prefetched group is drawn with all of this when it is shown
                 try:
                     self.app.call_from_thread(self._suggestion_changed, gi)
                 except RuntimeError:  # the app is gone
