@@ -32,9 +32,11 @@ run() {  # run GRAPHICS: xterm 150x46 with the review of the demo (a fresh journ
     xterm -ti vt340 -geometry 150x46+0+0 -fa 'DejaVu Sans Mono' -fs 10 -bg black -fg white \
         -xrm 'XTerm*decTerminalID: vt340' -xrm 'XTerm*numColorRegisters: 256' \
         -xrm 'XTerm*sixelScrolling: true' \
-        -e sh -c "cd '$REPO' && COLORTERM=truecolor '$PY' -m imgreview review --session '$WORK/demo/.imgreview' --graphics $1; sleep 2" &
+        -e sh -c "cd '$REPO' && COLORTERM=truecolor IMGREVIEW_TEST_READY='$WORK/ready-$1.json' '$PY' -m imgreview review --session '$WORK/demo/.imgreview' --graphics $1; sleep 2" &
     XTERM=$!
-    sleep 8
+    # keys typed before the first group is on screen are lost: wait for it (the review's ready file)
+    for _ in $(seq 120); do [ -s "$WORK/ready-$1.json" ] && break; sleep 0.5; done
+    sleep 2
 }
 
 run auto
