@@ -194,13 +194,13 @@ class ReviewScreen(Screen[None]):
                 self._suggesting.discard(gi)
             if gi == self.current:  # a prefetched group is drawn with all of this when it is shown
                 try:
-                    self.app.call_from_thread(self._suggestion_changed, gi)
+                    self.app.call_from_thread(self._suggestion_ready, gi)
                 except RuntimeError:  # the app is gone
                     pass
 
         self.thumbs.submit(job)
 
-    def _suggestion_changed(self, gi: int) -> None:
+    def _suggestion_ready(self, gi: int) -> None:
         if gi == self.current:
             self.refresh_cards()
 
