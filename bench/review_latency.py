@@ -7,10 +7,16 @@ draw, since every cell is a styled character):
 
 * ``first group``: from loading ``scan.json`` + replaying the journal to the first undecided
   group on screen with its pictures painted;
-* ``next group``: pressing ``n`` until the next group is on screen with its pictures painted,
-  after its pictures were prefetched (the review renders the next groups' pictures itself, in
-  worker threads, while a person looks at the current one); also the number of screen updates
-  (compositor frames) per change.
+* ``next group``: from pressing ``n`` to the end of the screen update that shows the next group
+  with its pictures, after its pictures were prefetched (the review renders the next groups'
+  pictures itself, in worker threads, while a person looks at the current one); also the number of
+  screen updates (compositor frames) per change.
+
+Headless Textual skips turning a screen update into terminal text; a terminal does not, so each
+update here is also rendered to the text a terminal would get (``render_segments``), timed with it,
+and its size counted. CPU time is given twice: the UI thread's own (``thread_time``: what delays
+the screen) and the whole process's (``process_time``: the UI thread plus the worker threads that
+render the following groups' pictures meanwhile).
 
 Usage: ``python bench/review_latency.py [--groups 10000] [--images 100000] [--real 300] [--steps 60]``
 """
@@ -103,24 +109,32 @@ async def pictures_painted(app, pilot, timeout: float = 10.0) -> None:  # type: 
 
 
 class FrameCounter:
-    """Counts the compositor's screen updates (one per repaint)."""
+    """Counts the compositor's screen updates (one per repaint), renders each to the terminal text a
+    real terminal would receive, and notes when the last one ended and how many bytes it had."""
 
     def __init__(self) -> None:
         from textual._compositor import Compositor
 
         self.frames = 0
+        self.last_end = 0.0
+        self.bytes = 0
+        self.console = None
         original = Compositor.render_update
 
         def counted(compositor, *args, **kwargs):  # type: ignore[no-untyped-def]
             self.frames += 1
-            return original(compositor, *args, **kwargs)
+            update = original(compositor, *args, **kwargs)
+            if update is not None and self.console is not None:
+                self.bytes += len(update.render_segments(self.console))
+            self.last_end = time.perf_counter()
+            return update
 
         Compositor.render_update = counted  # type: ignore[method-assign]
 
 
 async def measure(session: Session, steps: int, size: tuple[int, int],
                   graphics: str = "halfcell") -> dict[str, float | list[float]]:
-    from imgreview.tui.app import ReviewApp
+    from imgreview.tui.app import ReviewApp, freeze_long_lived
     from imgreview.tui.graphics import choose_canvas
     from imgreview.tui.state import ReviewState
 
@@ -133,14 +147,18 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
     state = ReviewState(result, journal)
     t_state = time.perf_counter()
     app = ReviewApp(state, canvas, advance=False)
+    freeze_long_lived()  # as `imgreview review` does
     out: dict[str, float | list[float]] = {}
     async with app.run_test(size=size) as pilot:
+        frames.console = app.console
         await pictures_painted(app, pilot)
-        t_first = time.perf_counter()
+        t_first = frames.last_end  # the end of the screen update with the pictures
         out.update(load=t_load - t0, state=t_state - t_load, first=t_first - t0, first_cpu=time.process_time() - c0)
         cold: list[float] = []
         warm: list[float] = []
         warm_cpu: list[float] = []
+        warm_ui: list[float] = []
+        sizes: list[int] = []
         review = app.review
         per_change: list[int] = []
         for _ in range(steps):
@@ -151,25 +169,30 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
                 await asyncio.wrap_future(app.thumbs.request_member(m.path, m.digest, cols, rows,
                                                                     state.action(m) == "delete"))
             await pilot.pause()
-            f0 = frames.frames
-            t, c = time.perf_counter(), time.process_time()
+            await asyncio.sleep(0.05)  # the prefetch's own follow-up work (suggestions) ends too
+            await pilot.pause()
+            f0, b0 = frames.frames, frames.bytes
+            t, c, u = time.perf_counter(), time.process_time(), time.thread_time()
             await pilot.press("n")
             await pictures_painted(app, pilot)
-            warm.append(time.perf_counter() - t)
+            warm.append(frames.last_end - t)  # key to the end of the update that showed the pictures
             warm_cpu.append(time.process_time() - c)
+            warm_ui.append(time.thread_time() - u)
             per_change.append(frames.frames - f0)
+            sizes.append(frames.bytes - b0)
         # cold: jump far away, nothing prefetched
         for k in range(min(10, steps)):
             target = review.order[-1 - 7 * k]
             t = time.perf_counter()
             review.show_group(target)
             await pictures_painted(app, pilot)
-            cold.append(time.perf_counter() - t)
+            cold.append(frames.last_end - t)
         t = time.perf_counter()
         await pilot.press("2")  # filter: undecided (rebuilds the list)
         await pilot.pause()
         out["filter"] = time.perf_counter() - t
-        out.update(warm=warm, cold=cold, warm_cpu=warm_cpu, frames=[float(x) for x in per_change])
+        out.update(warm=warm, cold=cold, warm_cpu=warm_cpu, warm_ui=warm_ui, frames=[float(x) for x in per_change],
+                   sizes=[float(x) for x in sizes])
 
     return out
 
@@ -217,9 +240,12 @@ def main() -> None:
         "journal replay + state": ms(r["state"]),  # type: ignore[arg-type]
         "first group painted (from start)": ms(r["first"]),  # type: ignore[arg-type]
         "first group, CPU time of this process": ms(r["first_cpu"]),  # type: ignore[arg-type]
-        "next group, cached: median": ms(statistics.median(warm)),
-        "next group, cached: median CPU time": ms(statistics.median(r["warm_cpu"])),  # type: ignore[arg-type]
+        "next group, cached: median (key to screen update)": ms(statistics.median(warm)),
         "next group, cached: p95": ms(sorted(warm)[int(0.95 * (len(warm) - 1))]),
+        "next group, cached: median CPU time of the UI thread": ms(statistics.median(r["warm_ui"])),  # type: ignore[arg-type]
+        "next group, cached: p95 CPU time of the UI thread": ms(sorted(r["warm_ui"])[int(0.95 * (len(warm) - 1))]),  # type: ignore[arg-type]
+        "next group, cached: median CPU time, whole process": ms(statistics.median(r["warm_cpu"])),  # type: ignore[arg-type]
+        "terminal text per change (median)": f"{statistics.median(r['sizes']) / 1000:.0f} kB",  # type: ignore[arg-type]
         "next group, cached: max": ms(max(warm)),
         "screen updates per group change (median)": f"{statistics.median(r['frames']):.0f}",  # type: ignore[arg-type]
         "jump to a far group, not cached: median": ms(statistics.median(cold)),

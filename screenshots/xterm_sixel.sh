@@ -12,7 +12,10 @@ OUT=${1:-$HERE}
 
 review() {  # review GRAPHICS: the review of the demo, a fresh journal each time
     rm -f "$WORK/demo/.imgreview/journal.jsonl"
-    terminal "'$PY' -m imgreview review --session '$WORK/demo/.imgreview' --graphics $1"
+    terminal "IMGREVIEW_TEST_READY='$WORK/ready-$1.json' '$PY' -m imgreview review --session '$WORK/demo/.imgreview' --graphics $1"
+    # keys typed before the first group is on screen are lost: wait for it (the review's ready file)
+    for _ in $(seq 120); do [ -s "$WORK/ready-$1.json" ] && break; sleep 0.5; done
+    sleep 2
 }
 
 review auto

@@ -116,8 +116,8 @@ def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...] | No
     # the terminal is asked what it can draw before Textual takes it over
     from imgreview.tui.graphics import choose_canvas
 
-    canvas, graphics_note = choose_canvas(graphics)
-    from imgreview.tui.app import ReviewApp
+    canvas, graphics_note = choose_canvas(graphics, kitty=True)
+    from imgreview.tui.app import ReviewApp, freeze_long_lived
     from imgreview.tui.state import ReviewState
 
     journal = session.journal(read_only=read_only)
@@ -128,6 +128,7 @@ def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...] | No
         print(f"imgreview: {note}", file=sys.stderr)
     state = ReviewState(result, journal, prefer)
     app = ReviewApp(state, canvas, read_only=read_only, notes=notes, advance=advance)
+    freeze_long_lived()
     app.run()
     if app.return_code not in (None, 0):
         return int(app.return_code)

@@ -4,8 +4,13 @@ What counts as exact: byte-identical copies, i.e. members of a group that share 
 That is the whole of an ``exact`` group, and any set of two or more same-digest members inside a
 ``near`` group. Only those copies are decided; near duplicates stay for a person.
 
-For each set of identical copies the keeper is chosen by :func:`imgreview.keeper.suggest_keeper`
-with the ``--prefer`` order; the other copies are decided ``delete``. The keeper is decided
+For each set of identical copies the keeper is, by default, the copy the review suggests (★) and
+``scan --json`` names as ``suggested``: the evidence-based :func:`imgreview.decisions.keeper.suggest`
+(an original-looking name over ``copy``/``(1)``, camera EXIF, the oldest date; the default rules
+only break a tie). When the group's suggestion is one of the copies, that copy is kept; otherwise
+(a near group whose ★ is another file, or has no clear original) the suggestion among the copies.
+With ``--prefer`` the keeper is chosen by :func:`imgreview.decisions.keeper.suggest_keeper` in that
+order instead. The other copies are decided ``delete``. The keeper is decided
 ``keep`` only when the copies are the whole group (an exact group): inside a near group the
 keeper is left undecided, since whether the near copies are duplicates is a person's call.
 
@@ -23,7 +28,8 @@ Label conflicts and split leaks are never decided silently:
 A set of copies any of which a person has decided (and the decision is not stale) is never
 touched. Decisions already in the journal with the same action are not written again, so running
 ``resolve`` twice adds nothing. Everything is written as one undoable journal batch with
-``by="rule"`` and ``rule="exact:<prefer>"`` (or ``exact:conflicts-drop-all`` and the like).
+``by="rule"`` and ``rule="exact:suggested"`` (``exact:<prefer>`` with ``--prefer``; or
+``exact:conflicts-drop-all`` and the like).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from imgreview.decisions.keeper import DEFAULT_PREFER, suggest_keeper
+from imgreview.decisions.keeper import suggest, suggest_keeper
 from imgreview.labels import labels_of, split_sort_key, splits_of
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
@@ -44,7 +50,7 @@ LEAK_MODES = ("skip", "drop-all", "keep-train")
 
 @dataclass(frozen=True, slots=True)
 class ResolveOptions:
-    prefer: tuple[str, ...] = DEFAULT_PREFER
+    prefer: tuple[str, ...] | None = None  # None: the evidence-based suggestion (the review's ★)
     prefer_text: str = ""  # as the user gave it, for the rule name
     within_label: bool = False
     conflicts: str = "skip"
@@ -62,7 +68,7 @@ class ResolveOptions:
 
     @property
     def rule(self) -> str:
-        name = self.prefer_text or ",".join(self.prefer)
+        name = self.prefer_text or (",".join(self.prefer) if self.prefer is not None else "suggested")
         return f"exact:{name}" + (":within-label" if self.within_label else "")
 
 
@@ -104,6 +110,30 @@ def copy_sets(group: Group) -> list[list[Member]]:
     return [ms for _, ms in sorted(by_digest.items()) if len(ms) > 1]
 
 
+class _Keepers:
+    """Which copy of a set to keep: ``--prefer`` rules, else the suggestion the review shows."""
+
+    def __init__(self, prefer: tuple[str, ...] | None) -> None:
+        self.prefer = prefer
+        self._stars: dict[int, Member | None] = {}
+
+    def _star(self, group: Group) -> Member | None:
+        key = id(group)
+        if key not in self._stars:
+            s = suggest(group.members, identical=group.kind == "exact")
+            self._stars[key] = None if s.index is None else group.members[s.index]
+        return self._stars[key]
+
+    def pick(self, group: Group, copies: Sequence[Member]) -> Member:
+        if self.prefer is not None:
+            return copies[suggest_keeper(copies, self.prefer)]
+        star = self._star(group)
+        if star is not None and any(m is star for m in copies):
+            return star
+        index = suggest(copies, identical=True).index  # identical copies: never "no clear original"
+        return copies[index if index is not None else 0]
+
+
 def _person_decided(members: Sequence[Member], journal: Journal) -> bool:
     for m in members:
         d = journal.decisions.get(m.path)
@@ -116,6 +146,7 @@ def plan_exact(result: ScanResult, journal: Journal, options: ResolveOptions | N
     """Work out the rule decisions for every set of identical copies (nothing is written)."""
     options = options or ResolveOptions()
     plan = ResolvePlan()
+    keepers = _Keepers(options.prefer)
     for group in result.groups:
         problem = group.label_conflict or group.split_leak
         for copies in copy_sets(group):
@@ -133,7 +164,7 @@ def plan_exact(result: ScanResult, journal: Journal, options: ResolveOptions | N
             elif leak and not conflict and options.leak_mode == "keep-train":
                 first = min(splits_of(copies), key=split_sort_key)
                 candidates = [m for m in copies if m.split == first]
-                keeper = candidates[suggest_keeper(candidates, options.prefer)]
+                keeper = keepers.pick(group, candidates)
                 decided = Decided(group.id, "exact:leaks-keep-train",
                                   keep=[keeper.path] if whole and not group.label_conflict else [],
                                   delete=[m.path for m in copies if m is not keeper])
@@ -143,7 +174,7 @@ def plan_exact(result: ScanResult, journal: Journal, options: ResolveOptions | N
                 for m in copies:
                     parts[(m.label, m.split)].append(m)
                 for part in parts.values():
-                    keeper = part[suggest_keeper(part, options.prefer)]
+                    keeper = keepers.pick(group, part)
                     decided.delete += [m.path for m in part if m is not keeper]
                 if not decided.delete:
                     plan.skipped["label conflict" if group.label_conflict else "split leak"] += 1
@@ -152,7 +183,7 @@ def plan_exact(result: ScanResult, journal: Journal, options: ResolveOptions | N
                 plan.skipped["label conflict" if group.label_conflict else "split leak"] += 1
                 continue
             else:
-                keeper = copies[suggest_keeper(copies, options.prefer)]
+                keeper = keepers.pick(group, copies)
                 decided = Decided(group.id, options.rule, keep=[keeper.path] if whole else [],
                                   delete=[m.path for m in copies if m is not keeper])
             new = _changes(decided, copies, journal, plan)

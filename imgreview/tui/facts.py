@@ -15,6 +15,12 @@ BADGES = {
     "undecided": ("undecided", "dim"),
     "stale": ("STALE: file changed since decided", "bold black on yellow"),
 }
+QUALITY_STYLE = "bold black on magenta"
+
+
+def issue_label(issue: str) -> str:
+    """``low_information`` -> ``low information`` (the scan's flag names, as a person reads them)."""
+    return issue.replace("_", " ")
 
 
 def date_of(m: Member) -> tuple[str, str]:
@@ -40,13 +46,19 @@ def evidence_text(m: Member, group: Group) -> str:
 
 
 def card_facts(m: Member, group: Group, index: int, action: str, suggested: bool, quality: int | None,
-               problem: str = "", full: bool = False) -> Text:
-    """The lines under a card's picture (``full``: every fact, for the zoom screen)."""
+               problem: str = "", full: bool = False, issues: tuple[str, ...] = ()) -> Text:
+    """The lines under a card's picture (``full``: every fact, for the zoom screen).
+
+    ``issues`` are the scan's quality flags of the file (dark, blurry, odd size, ...): one magenta
+    badge each on the first line, after the decision, so a bad copy is seen before it is kept."""
     t = Text(no_wrap=not full, overflow="ellipsis" if not full else "fold")
     label, style = BADGES.get(action, (action, ""))
     t.append(f" {label} ", style=style)
     if suggested:
         t.append(" ★ keep this?", style="bold green")
+    for issue in issues:
+        t.append(" ")
+        t.append(f" {issue_label(issue)} ", style=QUALITY_STYLE)
     if problem:
         t.append(f"  {problem.upper() if problem.startswith('missing') else problem}", style="bold red")
     t.append("\n")

@@ -2,9 +2,11 @@
 
 :func:`choose_canvas` must run before the app starts: it asks the terminal (DA1, XTSMGRAPHICS,
 XTVERSION, see :mod:`imgreview.tui.terminal`), which is impossible once Textual owns stdin.
-Sixel is used when the terminal says it draws Sixel; every other terminal gets half-cell pictures,
-which work everywhere colours do. Kitty's own graphics protocol is not drawn by this version: a
-kitty terminal gets half-cell pictures (kitty has no Sixel).
+Kitty's graphics protocol is used when XTVERSION names kitty 0.20 or later outside tmux (direct
+placements, :mod:`imgreview.tui.kitty`; an older kitty or kitty inside tmux gets half-cell
+pictures); Sixel when the terminal says it draws Sixel; every other terminal gets half-cell
+pictures, which work everywhere colours do. Kitty pictures are drawn by the review's widgets
+only: a caller whose widgets do not place them (triage) asks with ``kitty=False``.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ MODES = GRAPHICS_MODES
 MIN_REGISTERS = 16
 
 
-def choose_canvas(mode: str = "auto", info: TerminalInfo | None = None) -> tuple[Canvas, str]:
-    """The canvas for ``--graphics MODE`` and a note for the person when it is not what they asked for."""
+def choose_canvas(mode: str = "auto", info: TerminalInfo | None = None, *, kitty: bool = False) -> tuple[Canvas, str]:
+    """The canvas for ``--graphics MODE`` and a note for the person when it is not what they asked for.
+
+    ``kitty``: the caller draws Kitty graphics (the review); otherwise kitty gets half-cell pictures."""
     if mode not in MODES:
         raise ValueError(f"unknown graphics mode {mode!r}; choose one of {', '.join(MODES)}")
     if mode == "none":
@@ -28,7 +32,15 @@ def choose_canvas(mode: str = "auto", info: TerminalInfo | None = None) -> tuple
     if mode == "halfcell":
         return Canvas("halfcell", info.cell), ""
     if mode == "kitty":
-        return Canvas("halfcell", info.cell), "kitty graphics are not drawn by this version: using half-cell pictures"
+        if not kitty:
+            return Canvas("halfcell", info.cell), "kitty graphics are not drawn here: using half-cell pictures"
+        if info.in_tmux:
+            return Canvas("halfcell", info.cell), "kitty graphics do not pass through tmux: using half-cell pictures"
+        v = info.kitty_version
+        if v is not None and not info.kitty_graphics:
+            return Canvas("halfcell", info.cell), (f"kitty {'.'.join(map(str, v))} is older than 0.20: "
+                                                   "using half-cell pictures")
+        return Canvas("kitty", info.cell), ""  # asked for by name: trusted when the terminal did not say
     sixel_max = info.sixel_max if info.sixel_max != (0, 0) else (0, 0)
     colours = info.colour_registers or 256
     if mode == "sixel":
@@ -41,6 +53,9 @@ def choose_canvas(mode: str = "auto", info: TerminalInfo | None = None) -> tuple
     if info.sixel:
         return Canvas("halfcell", info.cell), (f"the terminal offers only {colours} Sixel colour registers: "
                                                "using half-cell pictures")
+    if kitty and info.kitty_graphics:
+        return Canvas("kitty", info.cell), ""
     if info.kitty_version is not None:
-        return Canvas("halfcell", info.cell), "kitty: using half-cell pictures"
+        why = ("inside tmux" if info.in_tmux else "older than 0.20") if kitty else "not drawn here"
+        return Canvas("halfcell", info.cell), f"kitty graphics {why}: using half-cell pictures"
     return Canvas("halfcell", info.cell), ""

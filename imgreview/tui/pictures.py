@@ -13,27 +13,32 @@ their cells (a band reaching into the row below scrolls the screen when that row
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance
-from rich.color import Color
+from rich.color import Color, ColorSystem
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
 from imgreview.tui.sixel import encode as sixel_encode
 
-MODES = ("sixel", "halfcell", "none")
+MODES = ("kitty", "sixel", "halfcell", "none")
+_serials = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
 class Canvas:
     """How pictures are drawn: ``mode``, pixels per cell, Sixel limits and colour registers."""
 
-    mode: str = "halfcell"  # sixel | halfcell | none
+    mode: str = "halfcell"  # kitty | sixel | halfcell | none
     cell: tuple[int, int] = (10, 20)
     sixel_max: tuple[int, int] = (0, 0)  # (0, 0): no limit known
     colours: int = 256
+    # the app console's colour system ("truecolor", "256", "standard"): half-cell pictures then carry
+    # their terminal codes ready-made (see render_halfcell); None: Textual works them out when drawing
+    color_system: str | None = None
 
     @property
     def pictures(self) -> bool:
@@ -48,6 +53,9 @@ class Rendered:
     rows: int
     strips: tuple[Strip, ...] = ()  # half-cell: one per row
     sixel: str = ""  # sixel: the DCS string, drawn at the top-left cell
+    kitty: str = ""  # kitty: the picture's payload (see imgreview.tui.kitty), placed at the top-left cell
+    pixels: tuple[int, int] = (0, 0)  # kitty: the picture's size in pixels
+    serial: int = 0  # kitty: names this picture's content in the terminal (unique per rendering)
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -65,8 +73,19 @@ def dimmed(image: Image.Image) -> Image.Image:
     return ImageEnhance.Brightness(ImageEnhance.Color(image).enhance(0.35)).enhance(0.45)
 
 
-def render_halfcell(image: Image.Image, cols: int, rows: int) -> Rendered:
-    """Two pixels per cell: the upper one as foreground of ``▀``, the lower one as background."""
+COLOR_SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BIT,
+                 "standard": ColorSystem.STANDARD, "windows": ColorSystem.WINDOWS}
+
+
+def render_halfcell(image: Image.Image, cols: int, rows: int, color_system: str | None = None) -> Rendered:
+    """Two pixels per cell: the upper one as foreground of ``▀``, the lower one as background.
+
+    With ``color_system`` each cell style's terminal codes are worked out here, in the worker
+    thread, and kept on the style (``Style._ansi``, the cache Textual's own
+    :meth:`~textual.strip.Strip.render_style` fills on first use): otherwise the UI thread computes
+    the codes of ~3 000 new styles (colour downgrade and SGR text) when a new picture first reaches
+    the terminal, which was the largest part of a group change.
+    """
     w, h = fit(image.size, (cols, rows * 2))
     h += h % 2
     small = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
@@ -87,6 +106,10 @@ def render_halfcell(image: Image.Image, cols: int, rows: int) -> Rendered:
                     Color.from_rgb(bottom[x], bottom[x + 1], bottom[x + 2]))
             segments.append(Segment("▀", style))
         strips.append(Strip(Segment.simplify(segments), w))
+    system = COLOR_SYSTEMS.get(color_system or "")
+    if system is not None:
+        for style in styles.values():
+            Strip.render_ansi(style, system)
     return Rendered(w, len(strips), strips=tuple(strips))
 
 
@@ -110,12 +133,25 @@ def render_sixel(image: Image.Image, cols: int, rows: int, canvas: Canvas) -> Re
     return Rendered(-(-w // cw), -(-h // ch), sixel=data)
 
 
+def render_kitty(image: Image.Image, cols: int, rows: int, canvas: Canvas) -> Rendered:
+    """The picture at the terminal's own pixel size for ``cols`` x ``rows`` cells (kitty draws it 1:1)."""
+    from imgreview.tui.kitty import payload
+
+    cw, ch = canvas.cell
+    w, h = fit(image.size, (cols * cw, rows * ch))
+    picture = image.convert("RGB").resize((w, h), Image.Resampling.LANCZOS)
+    return Rendered(min(cols, -(-w // cw)), min(rows, -(-h // ch)), kitty=payload(picture), pixels=(w, h),
+                    serial=next(_serials))
+
+
 def render(image: Image.Image, cols: int, rows: int, canvas: Canvas, dim: bool = False) -> Rendered:
     """The picture for a ``cols`` x ``rows`` cell area in ``canvas.mode`` (never called on the UI thread)."""
     if dim:
         image = dimmed(image.convert("RGB"))
     if canvas.mode == "sixel":
         return render_sixel(image, cols, rows, canvas)
+    if canvas.mode == "kitty":
+        return render_kitty(image, cols, rows, canvas)
     if canvas.mode == "halfcell":
-        return render_halfcell(image, cols, rows)
+        return render_halfcell(image, cols, rows, canvas.color_system)
     return Rendered(0, 0)

@@ -56,6 +56,10 @@ class ReviewState:
             for m in g.members:
                 self.path_groups.setdefault(m.path, []).append(gi)
         self._suggestions: dict[int, tuple[bool, Suggestion]] = {}  # gi -> (with pictures, suggestion)
+        # the scan's quality flags (dark, blurry, tiny, ...) by path, for the cards' badges
+        self.quality: dict[str, tuple[str, ...]] = {
+            str(q["path"]): tuple(str(i) for i in q.get("issues", ()))
+            for q in result.quality if isinstance(q.get("path"), str) and q.get("issues")}
         self.decided_groups = 0
         self.delete_files = 0
         self.delete_bytes = 0
@@ -65,6 +69,10 @@ class ReviewState:
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:
         return len(self.groups)
+
+    def issues(self, member: Member) -> tuple[str, ...]:
+        """The scan's quality flags of ``member`` (empty: none, or a scan without quality flags)."""
+        return self.quality.get(member.path, ())
 
     def action(self, member: Member) -> str:
         """``keep``, ``delete``, ``undecided`` or ``stale``."""
@@ -88,6 +96,11 @@ class ReviewState:
                     identical=g.kind == "exact")
         self._suggestions[gi] = (pictures is not None, s)
         return s
+
+    def has_picture_suggestion(self, gi: int) -> bool:
+        """The suggestion of group ``gi`` was made with its pictures (medoid, black corners, borders)."""
+        cached = self._suggestions.get(gi)
+        return cached is not None and cached[0]
 
     def suggested(self, gi: int) -> int | None:
         """Index of the suggested keeper in group ``gi``, or None when there is no clear original."""

@@ -4,8 +4,8 @@ The questions are the ones every graphics-capable terminal answers and every oth
 ignores: primary device attributes (DA1; ``4`` means Sixel), XTSMGRAPHICS (how many colour
 registers and how large a Sixel image may be) and XTVERSION (name and version, e.g.
 ``kitty(0.26.5)``). No Kitty graphics query is sent: it is an APC string, which tmux takes for a
-window title (the title stayed ``Gi=…,a=q…`` after exit). Kitty graphics are used only when
-XTVERSION names a kitty that has Unicode placeholders (0.28+).
+window title (the title stayed ``Gi=…,a=q…`` after exit). Kitty graphics (direct placements, see
+:mod:`imgreview.tui.kitty`) are used when XTVERSION names a kitty of 0.20 or later, outside tmux.
 
 Replies are read with a short timeout; every answer is optional. Cell size comes from the
 ``TIOCGWINSZ`` ioctl (pixels / cells), with a VT340-like 10x20 fallback.
@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-KITTY_PLACEHOLDERS = (0, 28)
+KITTY_GRAPHICS = (0, 20)  # direct placements that leave the cursor alone (C=1)
 XTERM_SIXEL_LIMIT = (1000, 1000)  # xterm's default maxGraphicSize, when XTSMGRAPHICS does not answer
 
 
@@ -41,7 +41,7 @@ class TerminalInfo:
     @property
     def kitty_graphics(self) -> bool:
         v = self.kitty_version
-        return v is not None and v >= KITTY_PLACEHOLDERS and not self.in_tmux
+        return v is not None and v >= KITTY_GRAPHICS and not self.in_tmux
 
 
 def parse_kitty_version(text: str) -> tuple[int, ...] | None:

@@ -131,6 +131,16 @@ class ThumbnailCache:
                 self._items.popitem(last=False)
         return im
 
+    def thumbnail_now(self, path: str, digest: str, size: int = CARD_PIXELS) -> Image.Image:
+        """The thumbnail, loaded in the calling thread when not cached (for jobs running in the pool:
+        waiting there for another job of the same pool could deadlock)."""
+        im = self.get(path, digest, size)
+        return im if im is not None else self._load((path, digest, size))
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` in a worker thread (picture work that is not a rendered picture)."""
+        return self._pool.submit(fn)
+
     # ------------------------------------------------------------------ rendered pictures
     def picture(self, key: Hashable) -> Rendered | None:
         with self._lock:
@@ -172,9 +182,7 @@ class ThumbnailCache:
         key = self.member_key(path, digest, cols, rows, dim, size)
 
         def source() -> Image.Image:
-            # in this worker thread: waiting for another job of the same pool could deadlock
-            im = self.get(path, digest, size)
-            return im if im is not None else self._load((path, digest, size))
+            return self.thumbnail_now(path, digest, size)
 
         return self.request_picture(key, source, cols, rows, dim)
 

@@ -149,3 +149,48 @@ def test_cli_resolve(dataset: tuple[Path, dict[str, list[str]], ScanResult], tmp
     assert state[files["exact"][1]] == ("delete", "rule", "exact:oldest")
     assert main(["resolve", "--exact", "--prefer", "nonsense", "--session", str(session)]) == 2
     assert main(["resolve", "--exact", "--session", str(tmp_path / "nowhere")]) == 2
+
+
+def test_default_keeper_is_the_reviews_suggestion_not_the_oldest_or_largest(tmp_path: Path) -> None:
+    """Without --prefer, resolve keeps the copy the review stars (and scan --json names ``suggested``):
+    the original-looking name, not the older file the old default rules (pixels, size, oldest) chose."""
+    from imgreview.decisions.keeper import group_suggestions
+    from imgreview.model import Group, Member
+    from imgreview.tui.state import ReviewState
+
+    root = str(tmp_path)
+
+    def member(name: str, digest: str, mtime: float, size: int = 50_000, width: int = 800) -> Member:
+        return Member(path=f"{root}/{name}", digest=digest, distance=0, size=size, width=width, height=600,
+                      format="PNG", mode="RGB", mtime=mtime, root=root, exact=True)
+
+    # exact group: the copy is older (the old default's "oldest" kept it)
+    pair = Group("g-pair", "exact", 0, f"{root}/a copy (1).png", [
+        member("a copy (1).png", "da", 1_500_000_000.0), member("a.png", "da", 1_700_000_000.0)])
+    # near group with a byte-identical pair inside: the star is one of the pair
+    near = Group("g-near", "near", 4, f"{root}/b_small.png", [
+        member("b_small.png", "db-small", 1_400_000_000.0, size=20_000, width=400),
+        member("b_copy.png", "db", 1_500_000_000.0),
+        member("b.png", "db", 1_700_000_000.0)])
+    result = ScanResult(roots=[root], settings={}, stats={}, groups=[pair, near], errors=[])
+
+    journal = Journal(tmp_path / "journal.jsonl")
+    plan = plan_exact(result, journal)
+    apply_plan(plan, journal)
+    state = {os.path.basename(p): (d.action, d.rule) for p, d in journal.decisions.items()}
+    assert state == {
+        "a.png": ("keep", "exact:suggested"),
+        "a copy (1).png": ("delete", "exact:suggested"),
+        "b_copy.png": ("delete", "exact:suggested"),  # b.png, the star, is left for a person (near group)
+    }
+    review = ReviewState(result, Journal(tmp_path / "other.jsonl"))
+    json_suggested = group_suggestions(result.groups)
+    for gi, g in enumerate(review.groups):
+        star = g.members[review.suggested(gi)].path  # type: ignore[index]
+        assert json_suggested[g.id][0] == star
+        assert journal.decisions.get(star) is None or journal.decisions[star].action == "keep"
+
+    # the old default order would have kept the older copy: --prefer still gives it
+    old = Journal(tmp_path / "old.jsonl")
+    apply_plan(plan_exact(result, old, ResolveOptions(prefer=("pixels", "size", "oldest", "shortest"))), old)
+    assert old.decisions[f"{root}/a copy (1).png"].action == "keep"

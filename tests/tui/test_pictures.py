@@ -108,3 +108,27 @@ def test_halfcell_strips_fit_and_dim() -> None:
     c1 = next(iter(bright.strips[0])).style.color.triplet  # type: ignore[union-attr]
     c2 = next(iter(dim.strips[0])).style.color.triplet  # type: ignore[union-attr]
     assert sum(c2) < sum(c1)  # a file marked delete shows darker
+
+
+@pytest.mark.parametrize("system", ["truecolor", "256", "standard"])
+def test_halfcell_cells_carry_the_terminal_codes_textual_would_write(system: str) -> None:
+    """The codes are made in the worker (style._ansi) and are exactly what Textual makes on the UI thread."""
+    from rich.style import Style
+    from textual.strip import Strip
+
+    from imgreview.tui.pictures import COLOR_SYSTEMS
+
+    image = gradient((64, 48), start=(10, 200, 30), end=(250, 20, 180))
+    ready = render_halfcell(image, 20, 8, system)
+    plain = render_halfcell(image, 20, 8)
+    segments = [seg for strip in ready.strips for seg in strip]
+    assert segments and all(seg.style is not None and seg.style._ansi for seg in segments)
+    assert all(seg.style is None or seg.style._ansi is None for strip in plain.strips for seg in strip)
+    for seg in segments[:200]:
+        fresh = Style(color=seg.style.color, bgcolor=seg.style.bgcolor)
+        assert seg.style._ansi == Strip.render_ansi(fresh, COLOR_SYSTEMS[system])
+    # the same strips, the same terminal text as without the ready-made codes
+    console_text = [Strip.render_style(seg.style, seg.text, COLOR_SYSTEMS[system]) for seg in segments[:50]]
+    fresh_text = [Strip.render_style(Style(color=s.style.color, bgcolor=s.style.bgcolor), s.text,
+                                     COLOR_SYSTEMS[system]) for s in segments[:50]]
+    assert console_text == fresh_text

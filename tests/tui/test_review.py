@@ -272,8 +272,20 @@ def test_graphics_modes() -> None:
     few = TerminalInfo(sixel=True, colour_registers=4, replies={"raw": "..."})
     canvas, note = choose_canvas("auto", few)
     assert canvas.mode == "halfcell" and "colour registers" in note  # half-cell rather than garbage
-    kitty = TerminalInfo(version="kitty(0.26.5)", replies={"raw": "..."})
-    assert choose_canvas("auto", kitty)[0].mode == "halfcell"
+    kitty = TerminalInfo(version="kitty(0.26.5)", cell=(9, 18), replies={"raw": "..."})
+    canvas, note = choose_canvas("auto", kitty, kitty=True)  # the review draws Kitty graphics
+    assert canvas.mode == "kitty" and canvas.cell == (9, 18) and not note
+    assert choose_canvas("kitty", kitty, kitty=True)[0].mode == "kitty"
+    canvas, note = choose_canvas("auto", kitty)  # a caller that does not (triage): half-cell, said so
+    assert canvas.mode == "halfcell" and "not drawn here" in note
+    old = TerminalInfo(version="kitty(0.19.3)", replies={"raw": "..."})
+    for mode in ("auto", "kitty"):
+        canvas, note = choose_canvas(mode, old, kitty=True)
+        assert canvas.mode == "halfcell" and ("older than 0.20" in note or "0.19.3" in note)
+    tmux = TerminalInfo(version="kitty(0.26.5)", in_tmux=True, replies={"raw": "..."})
+    for mode in ("auto", "kitty"):
+        canvas, note = choose_canvas(mode, tmux, kitty=True)
+        assert canvas.mode == "halfcell" and "tmux" in note
     assert choose_canvas("auto", TerminalInfo())[0].mode == "halfcell"  # not a terminal
     with pytest.raises(ValueError):
         choose_canvas("ascii-art")

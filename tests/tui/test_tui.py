@@ -171,6 +171,44 @@ async def test_pictures_are_rendered_off_the_ui_thread_and_prefetched(review) ->
         assert r.pictures_loaded  # on screen with its pictures at once
 
 
+async def test_the_suggestion_from_pictures_is_made_in_a_worker_and_redraws_the_star(review, monkeypatch) -> None:
+    """The medoid/black-corner/border checks decode nothing on the UI thread; when they change the
+    star (here: the brightest copy's border), the cards are redrawn with the new one."""
+    import threading
+
+    import imgreview.tui.state as state_module
+
+    calls: list[tuple[bool, bool]] = []  # (with pictures, on the UI thread)
+    real = state_module.suggest
+
+    def spy(members, prefer=None, **kw):
+        calls.append((kw.get("pictures") is not None, threading.current_thread() is threading.main_thread()))
+        return real(members, prefer, **kw)
+
+    monkeypatch.setattr(state_module, "suggest", spy)
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        r = app.review
+        await pilot.press("G")  # g-near: three members
+        await pictures(app, pilot)
+        for _ in range(100):
+            if r.state.has_picture_suggestion(r.current):
+                break
+            await asyncio.sleep(0.05)
+        assert r.state.has_picture_suggestion(r.current)
+        for _ in range(100):  # the JPEG quality read with the thumbnails reaches the cards
+            await settle(pilot, 0.02)
+            if grid_text(app).count("q85") == 2:
+                break
+        assert grid_text(app).count("q85") == 2  # b_small.jpg and b_bright.jpg
+        with_pictures = [ui for pics, ui in calls if pics]
+        assert with_pictures and not any(with_pictures)  # only ever in worker threads
+        await settle(pilot)
+        star = [c.index for c in r.grid.cards if c.suggested]
+        assert star == ([] if r.state.suggested(r.current) is None else [r.state.suggested(r.current)])
+
+
 # ---------------------------------------------------------------------------- decisions
 
 
@@ -483,6 +521,34 @@ async def test_missing_and_unreadable_files_say_so_on_the_card(review) -> None:
         text = grid_text(app)
         assert "MISSING SINCE THE SCAN" in text
         assert "unreadable" in text
+
+
+async def test_quality_flags_of_the_scan_are_badges_on_the_cards_and_in_zoom(review) -> None:
+    g = review.result.groups[2]  # g-conf, first on screen
+    review.result.quality = [
+        {"path": g.members[1].path, "issues": ["dark", "low_information"], "scores": {}},
+        {"path": "/elsewhere/not-in-a-group.png", "issues": ["blurry"], "scores": {}},
+    ]
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert current_id(app) == "g-conf"
+        lines = grid_text(app).splitlines()
+        flagged = [line for line in lines if "dark" in line]
+        assert len(flagged) == 1 and "low information" in flagged[0]  # one card, both flags
+        assert "blurry" not in grid_text(app)
+        r = app.review
+        r.grid.set_focus(r.grid.position_of(1))
+        await pilot.press("z")
+        await settle(pilot)
+        text = str(app.screen.query_one("#zoom-text").render())
+        assert "dark" in text and "low information" in text
+        await pilot.press("escape", "h")
+        await settle(pilot)
+        r.grid.set_focus(r.grid.position_of(0))
+        await pilot.press("z")
+        await settle(pilot)
+        assert "dark" not in str(app.screen.query_one("#zoom-text").render())
 
 
 async def test_stale_decision_is_shown_not_applied(review) -> None:

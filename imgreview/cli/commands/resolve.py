@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "resolve",
         help="decide exact duplicates by rule (label conflicts and leaks stay for a person)",
         description="Decide every set of byte-identical copies in the latest scan by rule: keep one "
-                    "(chosen by --prefer), mark the others delete. The decisions go to the journal as rule "
+                    "(by default the copy the review suggests with ★, from the evidence: an original-looking "
+                    "name, camera EXIF, the oldest date; or chosen by --prefer), mark the others delete. "
+                    "The decisions go to the journal as rule "
                     "decisions; a person can still override them in the review, and a person's decision is "
                     "never overridden. Groups with a label conflict or a split leak are skipped unless "
                     "--conflicts / --leaks say otherwise. Nothing is deleted: run `imgreview apply` after.",
@@ -33,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="decide byte-identical copies (the only mode so far)")
     p.add_argument("--prefer", metavar="RULES",
                    help=f"which copy to keep, comma-separated rules tried in order: {', '.join(RULES)} "
-                        "(default: pixels,size,oldest,shortest)")
+                        "(default: none, the review's suggested keeper ★, the same as `scan --json` "
+                        "'suggested'; rules not named follow in the order pixels,size,oldest,shortest)")
     p.add_argument("--within-label", action="store_true",
                    help="inside label-conflict and leak groups, decide the copies that share a label and "
                         "split (one kept per label and split); the conflict or leak stays for a person")
@@ -50,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     try:
-        prefer = parse_prefer(args.prefer)
+        prefer = parse_prefer(args.prefer) if args.prefer is not None else None
         options = ResolveOptions(prefer=prefer, prefer_text=args.prefer or "", within_label=args.within_label,
                                  conflicts=args.conflicts, leaks=args.leaks)
         session = find_session(args)

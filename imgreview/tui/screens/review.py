@@ -13,12 +13,12 @@ import os
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -62,6 +62,7 @@ class ReviewScreen(Screen[None]):
         self._start_group = start_group
         self._list_wanted: bool | None = None  # None: automatic (hidden when narrow)
         self._pending: set[tuple[int, int, bool]] = set()
+        self._suggesting: set[int] = set()  # groups whose picture-based suggestion a worker is making
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -95,6 +96,14 @@ class ReviewScreen(Screen[None]):
         ready = os.environ.get(READY_ENV)
         if ready:
             Path(ready).write_text(json.dumps({"pid": os.getpid(), "group": self.group.id if self.group else None}))
+
+    def on_screen_suspend(self) -> None:
+        """Kitty pictures are drawn over the text: they go while another screen (zoom, help, a
+        question) covers the review, and come back when it is on top again."""
+        self.grid.hide_pictures()
+
+    def on_screen_resume(self) -> None:
+        self.grid.refresh()
 
     def on_resize(self) -> None:
         self._fit_list(self.app.size.width)
@@ -162,15 +171,38 @@ class ReviewScreen(Screen[None]):
             t.append(f"  ({s.reason})", style="dim")
         return t
 
-    def _pictures_of(self, gi: int) -> list[Any] | None:
-        g = self.state.groups[gi]
-        pics = [self.thumbs.get(m.path, m.digest) for m in g.members]
-        return pics if all(p is not None for p in pics) else None
-
     def _suggestion(self, gi: int) -> int | None:
-        pics = self._pictures_of(gi)
-        quals = [self.thumbs.qualities.get(m.path) for m in self.state.groups[gi].members] if pics else None
-        return self.state.suggestion(gi, pics, quals).index
+        """The ★ of group ``gi``: made with the pictures when a worker has done that (see
+        :meth:`_suggest_with_pictures`), else from what the scan recorded (cheap, no pixels)."""
+        return self.state.suggestion(gi).index
+
+    def _suggest_with_pictures(self, gi: int) -> None:
+        """In a worker thread: the suggestion from the group's thumbnails (medoid, black corners, borders,
+        greyscale) and JPEG qualities; the cards are redrawn if the group is on screen by then (the ★
+        may move, and the JPEG qualities read with the thumbnails go on the cards)."""
+        if self.state.has_picture_suggestion(gi) or gi in self._suggesting:
+            return
+        self._suggesting.add(gi)
+        g = self.state.groups[gi]
+
+        def job() -> None:
+            try:
+                pics = [self.thumbs.thumbnail_now(m.path, m.digest) for m in g.members]
+                quals = [self.thumbs.qualities.get(m.path) for m in g.members]
+                self.state.suggestion(gi, pics, quals)
+            finally:
+                self._suggesting.discard(gi)
+            if gi == self.current:  # a prefetched group is drawn with all of this when it is shown
+                try:
+                    self.app.call_from_thread(self._suggestion_ready, gi)
+                except RuntimeError:  # the app is gone
+                    pass
+
+        self.thumbs.submit(job)
+
+    def _suggestion_ready(self, gi: int) -> None:
+        if gi == self.current:
+            self.refresh_cards()
 
     def cards_of(self, gi: int) -> list[Card]:
         g = self.state.groups[gi]
@@ -180,7 +212,8 @@ class ReviewScreen(Screen[None]):
             action = self.state.action(m)
             problem = self.thumbs.errors.get(m.path, "")
             cards.append(Card(k, m, action, k == best,
-                              card_facts(m, g, k, action, k == best, self.thumbs.qualities.get(m.path), problem),
+                              card_facts(m, g, k, action, k == best, self.thumbs.qualities.get(m.path), problem,
+                                         issues=self.state.issues(m)),
                               problem))
         return cards
 
@@ -213,7 +246,10 @@ class ReviewScreen(Screen[None]):
             self.query_one("#group-title", TextLine).update(self.title_text(gi))
             self.group_list.mark_current(gi)
             self.update_progress()
-        self.prefetch_after(gi)
+        self._suggest_with_pictures(gi)
+        # the next groups' pictures are rendered after this repaint: worker threads hold the GIL
+        # while they render, and the repaint should not wait for them
+        self.call_after_refresh(self.prefetch_after, gi)
 
     def _picture(self, gi: int, card: Card, cols: int, rows: int) -> Rendered | None:
         """The rendered picture when cached; else None now, and the grid gets it when it is ready."""
@@ -249,12 +285,13 @@ class ReviewScreen(Screen[None]):
     def _arrived(self, gi: int, index: int, dim: bool, rendered: Rendered) -> None:
         if gi != self.current:
             return
-        card = next((c for c in self.grid.cards if c.index == index), None)
+        try:
+            grid = self.grid
+        except NoMatches:  # the review is closing: its widgets are gone
+            return
+        card = next((c for c in grid.cards if c.index == index), None)
         if card is None or (card.action == "delete") != dim:
             return
-        if self._pictures_of(gi) is not None and not self.state._suggestions.get(gi, (False,))[0]:
-            # every thumbnail is in: the suggestion can now use the pictures (medoid, black corners)
-            self.refresh_cards()
         problem = self.thumbs.errors.get(card.member.path, "")
         if problem and not card.problem:
             self.refresh_cards()
@@ -286,6 +323,7 @@ class ReviewScreen(Screen[None]):
             cols, rows = self._box(nxt)
             for m in g.members:
                 self.thumbs.request_member(m.path, m.digest, cols, rows, self.state.action(m) == "delete")
+            self._suggest_with_pictures(nxt)
 
     # ------------------------------------------------------------------ messages
     @on(GroupChosen)

@@ -44,6 +44,21 @@ class _PictureScreen(Screen[int]):
     def group(self) -> Group:
         return self.state.groups[self.gi]
 
+    def _hide_pictures(self) -> None:
+        for view in self.query(PictureView):
+            view.hide_pictures()
+
+    def on_screen_suspend(self) -> None:
+        """Kitty pictures are drawn over the text: they go when another screen covers this one."""
+        self._hide_pictures()
+
+    def on_screen_resume(self) -> None:
+        for view in self.query(PictureView):
+            view.refresh()
+
+    def on_unmount(self) -> None:
+        self._hide_pictures()
+
     def put(self, view: PictureView, key: object, source: Callable[[], Image.Image], text: str = "") -> None:
         """Show ``source()`` in ``view``: at once when rendered before, else when a worker has rendered it."""
         cols, rows = view.box
@@ -132,7 +147,8 @@ class ZoomScreen(_PictureScreen):
             Text(f"Group {g.id} · picture {self.member + 1} of {len(g.members)}", style="bold"))
         self.query_one("#zoom-text", Static).update(
             card_facts(m, g, self.member, self.state.action(m), self.member == best,
-                       self.thumbs.qualities.get(m.path), self.thumbs.errors.get(m.path, ""), full=True))
+                       self.thumbs.qualities.get(m.path), self.thumbs.errors.get(m.path, ""), full=True,
+                       issues=self.state.issues(m)))
 
     def action_move(self, step: int) -> None:
         self.member = (self.member + step) % len(self.group.members)

@@ -28,9 +28,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from imgreview.model import Group, Member
+from imgreview.tui import kitty
 from imgreview.tui.messages import CardClicked
 from imgreview.tui.pictures import Canvas, Rendered, fit
-from imgreview.tui.widgets.picture import inject_sixels
+from imgreview.tui.widgets.picture import inject_kitty, inject_sixels
 
 FACT_LINES = 5
 MIN_CARD_W = 24
@@ -312,11 +313,19 @@ class CardGrid(Widget, can_focus=False):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         strips = super().render_lines(crop)
-        if self.canvas.mode != "sixel" or not self.screen.is_active:
+        if self.canvas.mode not in ("sixel", "kitty") or not self.screen.is_active:
             return strips
         origin = self.content_region.offset  # screen position of the widget's first cell
+        if self.canvas.mode == "kitty":
+            shown = [(p.card.index, p.picture, p.rendered) for p in self._placed if p.rendered is not None]
+            return inject_kitty(strips, self.app, self, shown, origin.x, origin.y)
         placed = [(p.picture, p.rendered) for p in self._placed if p.rendered is not None]
         return inject_sixels(strips, crop, origin.x, origin.y, placed)
+
+    def hide_pictures(self) -> None:
+        """Kitty: take the cards' pictures off the screen (the review is covered by another screen)."""
+        if self.canvas.mode == "kitty":
+            kitty.write(self.app, kitty.layer_of(self.app).hide(self))
 
     # ------------------------------------------------------------------ mouse
     def on_click(self, event: events.Click) -> None:

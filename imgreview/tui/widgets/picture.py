@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from imgreview.tui import kitty
 from imgreview.tui.pictures import Canvas, Rendered
 
 
@@ -34,6 +37,19 @@ def inject_sixels(strips: list[Strip], crop: Region, origin_x: int, origin_y: in
             continue
         seg = sixel_segment(rendered, origin_x + region.x, origin_y + region.y)
         strips[last] = Strip([*strips[last], seg], strips[last].cell_length)
+    return strips
+
+
+def inject_kitty(strips: list[Strip], app: object, owner: object,
+                 pictures: Sequence[tuple[Hashable, Region, Rendered]], origin_x: int, origin_y: int) -> list[Strip]:
+    """Put the Kitty commands that make ``owner``'s placements ``pictures`` (slot, region, picture)
+    in front of the first line Textual writes for it (nothing when nothing changed)."""
+    wanted = {slot: kitty.Wanted(("kitty", r.serial), r.kitty, r.pixels, origin_x + region.x, origin_y + region.y)
+              for slot, region, r in pictures if r.kitty}
+    commands = kitty.layer_of(app).update(owner, wanted)
+    if commands and strips:
+        control = Segment(commands, None, [(1, 0)])  # type: ignore[list-item]
+        strips[0] = Strip([control, *strips[0]], strips[0].cell_length)
     return strips
 
 
@@ -82,7 +98,17 @@ class PictureView(Widget, can_focus=False):
     def render_lines(self, crop: Region) -> list[Strip]:
         strips = super().render_lines(crop)
         region = self._region()
-        if self.canvas.mode != "sixel" or region is None or self.rendered is None or not self.screen.is_active:
+        if not self.screen.is_active:
             return strips
         origin = self.content_region.offset
+        if self.canvas.mode == "kitty":
+            shown = [] if region is None or self.rendered is None else [(0, region, self.rendered)]
+            return inject_kitty(strips, self.app, self, shown, origin.x, origin.y)
+        if self.canvas.mode != "sixel" or region is None or self.rendered is None:
+            return strips
         return inject_sixels(strips, crop, origin.x, origin.y, [(region, self.rendered)])
+
+    def hide_pictures(self) -> None:
+        """Kitty: take this view's picture off the screen (its screen is covered or closed)."""
+        if self.canvas.mode == "kitty":
+            kitty.write(self.app, kitty.layer_of(self.app).hide(self))
