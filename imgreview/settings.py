@@ -56,7 +56,8 @@ class HashSettings:
     @property
     def key(self) -> str:
         """Identifies the fingerprint recipe in the cache; bump the suffix when the recipe changes."""
-        return f"{self.algorithm}-{self.hash_size}-v3"
+        # v4: the pHash DCT is computed without scipy (same bits except exact ties at the median).
+        return f"{self.algorithm}-{self.hash_size}-v4"
 
     @property
     def bits(self) -> int:
