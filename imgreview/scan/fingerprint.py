@@ -22,7 +22,6 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
-import imagehash
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -368,6 +367,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 
 def _perceptual_hash(rgb: Image.Image, settings: HashSettings) -> np.ndarray:
+    import imagehash  # deferred: the default pHash is computed here (variants.route_hashes)
+
     size = settings.hash_size
     algorithm = settings.algorithm
     if algorithm == "phash":
