@@ -56,7 +56,9 @@ class HashSettings:
     @property
     def key(self) -> str:
         """Identifies the fingerprint recipe in the cache; bump the suffix when the recipe changes."""
-        return f"{self.algorithm}-{self.hash_size}-v5"
+        # v6: 39 query hashes (grid and tilt windows, imgreview.scan.variants) and the pHash DCT
+        # computed without scipy (same bits except exact ties at the median).
+        return f"{self.algorithm}-{self.hash_size}-v6"
 
     @property
     def bits(self) -> int:

@@ -33,7 +33,8 @@ Typical use:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or only the commands in ``only`` (each command module is imported here)."""
     parser = argparse.ArgumentParser(
         prog="imgreview",
         description=DESCRIPTION,
@@ -42,14 +43,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imgreview {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"imgreview.cli.commands.{name}").register(sub)
+        if only is None or name in only:
+            importlib.import_module(f"imgreview.cli.commands.{name}").register(sub)
     return parser
+
+
+def commands_needed(argv: Sequence[str]) -> tuple[str, ...] | None:
+    """Which command modules parsing ``argv`` needs: the one named, none for ``--version``, else all.
+
+    Each command module imports what its command runs (numpy, Pillow, rich, Textual...); importing
+    only the command that runs keeps the start-up of ``imgreview scan`` to what a scan needs.
+    ``--help``, a mistyped command or no command at all get the whole parser (every command listed).
+    """
+    if not argv:
+        return None
+    first = argv[0]
+    if first in COMMANDS:
+        return (first,)
+    if first == "--version":
+        return ()
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()  # imports every command module: Ctrl-C here is an interruption too
-        args = parser.parse_args(argv)
+        words = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(commands_needed(words))  # imports command modules: Ctrl-C here is an interruption too
+        args = parser.parse_args(words)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from imgreview.errors import UsageError
 from imgreview.labels import LAYOUTS
-from imgreview.scan.walk import resolve_roots
 from imgreview.session.folder import (
     DEFAULT_NAME,
     ENV_VAR,
@@ -127,6 +126,8 @@ def scan_settings(args: argparse.Namespace) -> ScanSettings:
 
 def open_session(args: argparse.Namespace, roots: list[str] | None = None) -> Session:
     """The session for these arguments: --session, $IMGREVIEW_SESSION, or inside the first root."""
+    from imgreview.scan.walk import resolve_roots  # deferred: it imports the decoders (numpy, Pillow)
+
     roots = resolve_roots(roots or [])
     try:
         path = default_session_dir(roots, getattr(args, "session", None))

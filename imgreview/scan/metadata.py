@@ -14,14 +14,22 @@ keys that are present:
     XMP ``dc:subject`` items, IPTC keywords (2:25) and EXIF XPKeywords, de-duplicated in order.
 
 Everything is best effort: damaged metadata yields nothing, never an error.
+
+Nothing here decodes pixels. Pillow's ``PngImageFile.getexif()`` decodes the whole picture to
+reach chunks stored after the pixel data (an ``eXIf`` or text chunk after IDAT); instead,
+:func:`adopt_png_trailing_chunks` walks the chunk headers of the file (skipping the pixel data by
+its length, no inflating) and parses those chunks with Pillow's own chunk parser, and
+:func:`read_exif` then reads EXIF from what the file said, as Pillow would after a decode.
 """
 
 from __future__ import annotations
 
+import io
 import re
-from typing import Any
+import struct
+from typing import IO, Any
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 MAX_TEXT = 500
 _GPS_IFD = 0x8825
@@ -32,13 +40,98 @@ _XMP_LI = re.compile(rb"<rdf:li[^>]*>(.*?)</rdf:li>", re.S)
 _XML_ENTITIES = {"&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
 
 
+# Chunks after the pixel data that carry metadata; Pillow reads them only at the end of a decode.
+_TRAILING_CHUNKS = (b"eXIf", b"tEXt", b"zTXt", b"iTXt")
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def adopt_png_trailing_chunks(img: Image.Image) -> None:
+    """Put the metadata chunks that follow a PNG's pixel data into ``img.info`` without decoding it.
+
+    The pixel data (IDAT, APNG fdAT) is skipped by its length; only the small metadata chunks are
+    read and handed to Pillow's own parser, so ``img.info`` holds what ``img.load()`` would have
+    added (an ``eXIf`` chunk's EXIF, trailing text). Values seen before the pixels are kept.
+    Best effort: a damaged chunk table just ends the walk.
+    """
+    fp = getattr(img, "fp", None)
+    if img.format != "PNG" or fp is None or _decoded(img):
+        return  # not a PNG, or already decoded (then Pillow has read the trailing chunks itself)
+    try:
+        start = fp.tell()
+    except Exception:
+        return
+    try:
+        found = _trailing_chunks(fp)
+    except Exception:
+        found = {}
+    finally:
+        fp.seek(start)
+    for key, value in found.items():
+        img.info.setdefault(key, value)
+
+
+def _decoded(img: Image.Image) -> bool:
+    if "_im" in dir(img):  # Pillow >= 11: the pixels live in ``_im`` behind the ``im`` property
+        return getattr(img, "_im", None) is not None
+    return getattr(img, "im", None) is not None
+
+
+def _trailing_chunks(fp: IO[bytes]) -> dict[Any, Any]:
+    fp.seek(0)
+    if fp.read(8) != _PNG_SIGNATURE:
+        return {}
+    chunks: list[tuple[bytes, bytes]] = []
+    seen_pixels = False
+    while True:
+        head = fp.read(8)
+        if len(head) < 8:
+            break
+        length, cid = struct.unpack(">I4s", head)
+        if cid == b"IEND":
+            break
+        if cid == b"IDAT":
+            seen_pixels = True
+        if seen_pixels and cid in _TRAILING_CHUNKS:
+            body = fp.read(length)
+            if len(body) < length:
+                break
+            chunks.append((cid, body))
+            fp.seek(4, io.SEEK_CUR)  # CRC
+        else:
+            fp.seek(length + 4, io.SEEK_CUR)
+    if not chunks:
+        return {}
+    stream = PngImagePlugin.PngStream(io.BytesIO(b"".join(body for _, body in chunks)))
+    pos = 0
+    for cid, body in chunks:
+        try:
+            stream.call(cid, pos, len(body))
+        except Exception:
+            pass
+        pos += len(body)
+        stream.fp.seek(pos)  # type: ignore[union-attr]
+    return dict(stream.im_info)
+
+
+def read_exif(img: Image.Image) -> Image.Exif | None:
+    """The image's EXIF as Pillow parses it, never decoding pixels (None when it cannot be read).
+
+    For a PNG, call :func:`adopt_png_trailing_chunks` first: Pillow's ``PngImageFile.getexif``
+    would decode the picture to look for an ``eXIf`` chunk after the pixel data; the base
+    ``Image.getexif`` reads ``img.info`` as it is (eXIf, ImageMagick's raw-profile text, XMP).
+    """
+    try:
+        if img.format == "PNG":
+            return Image.Image.getexif(img)
+        return img.getexif()
+    except Exception:
+        return None
+
+
 def extract(img: Image.Image) -> dict[str, Any]:
     out: dict[str, Any] = {}
     keywords: list[str] = []
-    try:
-        exif = img.getexif()
-    except Exception:
-        exif = None
+    exif = read_exif(img)
     if exif is not None:
         _from_exif(exif, out, keywords)
     xmp = _xmp_bytes(img)

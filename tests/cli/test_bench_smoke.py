@@ -40,3 +40,42 @@ def test_index_bench_256_bits() -> None:
     h = bench.clustered_hashes(500, 256, seed=2)
     assert h.shape[1] == 4
     assert len(exact_pairs(h, 256, 40)) > 20
+
+
+def _tiny_folder(root: Path) -> Path:
+    from tests.helpers.imagegen import resized, save, scene
+
+    root.mkdir()
+    for seed in range(4):
+        img = scene(seed, (200, 150))
+        save(img, root / f"p{seed}.jpg", quality=90)
+        save(resized(img, 0.7), root / f"p{seed}__small.png")  # a copy: a candidate pair
+    return root
+
+
+def test_scan_profile_times_every_step(tmp_path: Path) -> None:
+    bench = _load("scan_profile")
+    n, total, spent = bench.per_file(_tiny_folder(tmp_path / "imgs"))
+    assert n == 8 and total > 0
+    assert {"decode (reduced)", "pHash + route hashes", "quality statistics", "digest (BLAKE2b)"} <= set(spent)
+    from imgreview.scan import fingerprint as fp
+
+    assert fp.route_hashes.__name__ == "route_hashes"  # the wrappers are taken off again
+
+
+def test_second_stage_bench_counts_and_times_candidates(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    folder = _tiny_folder(tmp_path / "imgs")
+    truth = tmp_path / "truth.csv"
+    truth.write_text("path,picture\n" + "".join(f"p{s}.jpg,p{s}\np{s}__small.png,p{s}\n" for s in range(4)))
+    out = tmp_path / "ss.json"
+    subprocess.run([sys.executable, str(BENCH / "second_stage.py"), str(folder), "--truth", str(truth),
+                    "--sizes", "8", "--jobs", "1", "--project", "1000", "--json", str(out)],
+                   check=True, capture_output=True, timeout=300)
+    data = json.loads(out.read_text())
+    row = data["rows"][-1]
+    assert row["n"] == 8 and row["true"] >= 4 and row["feature_files"] >= 8
+    assert data["ms_per_file"] > 0 and data["ms_per_pair"] > 0
+    assert data["projections"][0]["n"] == 1000

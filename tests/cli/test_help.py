@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -74,3 +76,34 @@ def test_session_help_matches_the_lookup_the_command_uses(name: str, tmp_path: P
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert ".imgreview" in err and os.fspath(tmp_path) in err, err
+
+
+def _modules_after(argv: list[str]) -> set[str]:
+    """The modules a fresh interpreter has imported after parsing ``argv`` (``--help`` exits early)."""
+    code = (f"import sys\nfrom imgreview.cli.main import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            "print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    return set(out.stdout.split())
+
+
+def test_start_up_imports_only_the_command_that_runs() -> None:
+    # --version needs no decoder, no terminal library, no command module
+    quick = _modules_after(["--version"])
+    assert not {"numpy", "PIL", "rich", "textual", "cv2", "scipy"} & quick
+    assert not any(m.startswith("imgreview.cli.commands.") for m in quick)
+    # a command imports its own module, not the others' (scan does not load the review UI)
+    scan = _modules_after(["scan", "--help"])
+    assert "imgreview.cli.commands.scan" in scan
+    assert not {"imgreview.cli.commands.review", "imgreview.cli.commands.triage", "textual", "scipy"} & scan
+
+
+def test_help_and_unknown_commands_still_list_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in COMMANDS)
+    with pytest.raises(SystemExit) as exc:
+        main(["scna"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice" in err and "scan" in err
