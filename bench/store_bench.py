@@ -122,6 +122,7 @@ def child(what: str, folder: Path) -> None:
                 while app.review.group is None:
                     await pilot.pause()
                 shown = time.perf_counter() - START
+                out["open_cpu_s"] = round(time.process_time(), 2)
                 await pilot.press("n")  # the next group, a page read at most
                 await pilot.pause()
                 assert app.review.group is not None
@@ -144,6 +145,7 @@ def child(what: str, folder: Path) -> None:
         out.update(seconds=round(time.perf_counter() - t, 1), groups=len(result.groups))
     out["peak_mb"] = round(peak_mb())
     out["process_s"] = round(time.perf_counter() - START, 2)
+    out["process_cpu_s"] = round(time.process_time(), 2)  # CPU of this process since it started: imports too
     print(json.dumps(out), flush=True)
 
 

@@ -41,7 +41,7 @@ from abc import abstractmethod
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from imgreview.fs import fsync_dir
 from imgreview.model import FileError, Group, Member, ScanResult
@@ -170,8 +170,38 @@ _GROUP_COLUMNS = "pos, id, kind, max_distance, reference, label_conflict, split_
 
 
 def _member(row: Sequence[object]) -> Member:
+    """A member from its row; the common shape is checked in one expression, anything else field by field."""
+    int_, str_, bytes_, none = int, str, bytes, type(None)
+    t = [type(v) for v in row]
+    if (t[2] is bytes_ and t[3] is str_ and t[4] is int_ and t[5] is int_ and t[6] is int_ and t[7] is int_
+            and t[8] is str_ and t[9] is str_ and t[10] is float and math.isfinite(row[10])  # type: ignore[arg-type]
+            and t[11] in (str_, none) and t[12] in (str_, none) and t[13] is bytes_ and row[14] in (0, 1)
+            and t[14] is int_ and t[15] is none and t[16] in (bytes_, none) and t[17] in (bytes_, none)
+            and t[18] is none and t[21] in (str_, none)):
+        evidence = None
+        if row[21] is not None:
+            evidence = _fast_dict(row[21])
+            if evidence is None:
+                return _member_checked(row)
+        return Member(path=os.fsdecode(row[2]), digest=row[3], distance=row[4], size=row[5],  # type: ignore[arg-type]
+                      width=row[6], height=row[7], format=row[8], mode=row[9], mtime=row[10],  # type: ignore[arg-type]
+                      taken=row[11], camera=row[12], root=os.fsdecode(row[13]),  # type: ignore[arg-type]
+                      exact=bool(row[14]), label=None if row[16] is None else os.fsdecode(row[16]),  # type: ignore[arg-type]
+                      split=None if row[17] is None else os.fsdecode(row[17]), evidence=evidence)  # type: ignore[arg-type]
+    return _member_checked(row)
+
+
+def _fast_dict(raw: object) -> dict[str, Any] | None:
+    """A JSON object from text, or None for anything else (the caller then says what is wrong)."""
+    try:
+        value = json.loads(raw)  # type: ignore[arg-type]
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _member_checked(row: Sequence[object]) -> Member:
     where = f"group {row[0]!r} member {row[1]!r}"
-    evidence = _opt_dict(row[21], where + " evidence")
     return Member(
         path=_dec(row[2], where + " path"), digest=_str(row[3], where + " digest"),
         distance=_int(row[4], where + " distance"), size=_int(row[5], where + " size"),
@@ -181,7 +211,7 @@ def _member(row: Sequence[object]) -> Member:
         camera=_opt_str(row[12], where + " camera"), root=_dec(row[13], where + " root"),
         exact=_bool(row[14], where + " exact"), aliases=_str_list(row[15], where + " aliases"),
         label=_opt_path(row[16], where + " label"), split=_opt_path(row[17], where + " split"),
-        meta=_opt_dict(row[18], where + " meta"), evidence=evidence,
+        meta=_opt_dict(row[18], where + " meta"), evidence=_opt_dict(row[21], where + " evidence"),
     )
 
 
@@ -233,10 +263,12 @@ def write_store(path: Path, result: ScanResult) -> None:
 
 
 def _fill(db: sqlite3.Connection, result: ScanResult) -> None:
+    order = review_order(result.groups)
     meta = {"format": STORE_FORMAT, "version": result.version, "roots": result.roots,
-            "settings": result.settings, "stats": result.stats}
+            "settings": result.settings, "stats": result.stats,
+            "flags": bytes(group_flags(result.groups[gpos]) for gpos in order).hex()}
     db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, _json(v)) for k, v in meta.items()))
-    review = {gpos: r for r, gpos in enumerate(review_order(result.groups))}
+    review = {gpos: r for r, gpos in enumerate(order)}
     db.executemany(
         "INSERT INTO groups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ((i, g.id, g.kind, g.max_distance, _enc(g.reference), int(g.label_conflict), int(g.split_leak),
@@ -370,7 +402,20 @@ class ResultStore:
         return _int(self._query("SELECT count(*) FROM members")[0][0], "members")
 
     def flags(self) -> bytes:
-        """One byte per group in review order: :data:`FLAG_EXACT`, :data:`FLAG_CONFLICT`, :data:`FLAG_LEAK`."""
+        """One byte per group in review order: :data:`FLAG_EXACT`, :data:`FLAG_CONFLICT`, :data:`FLAG_LEAK`
+        (kept in the meta table as one value: no group is read)."""
+        raw = self._query("SELECT value FROM meta WHERE key = 'flags'")
+        try:
+            text = _load_json(raw[0][0], "flags") if raw else None
+            flags = bytes.fromhex(text) if isinstance(text, str) else None
+        except ValueError:
+            flags = None
+        if flags is None or len(flags) != self.group_count():
+            raise self._tampered(StoreError("flags: missing or not one per group"))
+        return flags
+
+    def flags_of_groups(self) -> bytes:
+        """The flags computed from the groups table (what :meth:`flags` must equal)."""
         rows = self._query("SELECT (kind = 'exact') + 2 * (label_conflict != 0) + 4 * (split_leak != 0), review "
                            "FROM groups ORDER BY review")
         out = bytes(_int(f, "flags") & 0xFF for f, _ in rows)
@@ -452,6 +497,27 @@ class ResultStore:
             flush()
         return sorted(out)
 
+    def briefs(self, positions: Sequence[int]) -> dict[int, list[Brief]]:
+        """Path, digest and size of the members of the groups at review ``positions`` (no group built)."""
+        out: dict[int, list[Brief]] = {}
+        for k in range(0, len(positions), 500):
+            chunk = list(positions[k:k + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(f"SELECT g.review, m.path, m.digest, m.size, g.members FROM groups g "
+                               f"JOIN members m ON m.grp = g.pos WHERE g.review IN ({marks}) ORDER BY g.review, m.pos",
+                               chunk)
+            try:
+                for review, path, digest, size, count in rows:
+                    out.setdefault(_int(review, "review"), []).append(
+                        Brief(_dec(path, "member path"), _str(digest, "member digest"), _int(size, "member size")))
+                    _int(count, "members")
+            except StoreError as exc:
+                raise self._tampered(exc) from None
+        for gi in positions:
+            if gi not in out:
+                raise self._tampered(StoreError(f"group at review position {gi}: no members"))
+        return out
+
     def review_positions_matching(self, text: str) -> list[int]:
         """Review positions of the groups with a member whose path contains ``text`` (case-insensitive)."""
         needle = text.lower()
@@ -465,7 +531,8 @@ class ResultStore:
 
     def to_result(self) -> ScanResult:
         """The whole result in memory (what ``scan.json`` holds)."""
-        self.flags()  # the review order is whole too
+        if self.flags_of_groups() != self.flags():  # the review order is whole too
+            raise self._tampered(StoreError("flags: they do not match the groups"))
         groups = list(self.iter_groups())
         if sum(len(g.members) for g in groups) != self.member_count():
             raise self._tampered(StoreError("members: some belong to no group"))
@@ -474,11 +541,24 @@ class ResultStore:
                           quality=self.quality(), version=self.version)
 
 
+class Brief(NamedTuple):
+    """What a group's decision status needs of a member."""
+
+    path: str
+    digest: str
+    size: int
+
+
 class GroupPages(Sequence[Group]):
     """Groups in review order, with what a reader asks of all of them without building them: one byte of
-    flags per group, the groups holding some paths, the groups whose paths contain a text."""
+    flags per group, the groups holding some paths, the groups whose paths contain a text, the path,
+    digest and size of some groups' members."""
 
     flags: bytes
+
+    def briefs(self, positions: Sequence[int]) -> dict[int, list[Brief]]:
+        """Path, digest and size of the members of the groups at ``positions``."""
+        return {gi: [Brief(m.path, m.digest, m.size) for m in self[gi].members] for gi in positions}
 
     @abstractmethod
     def positions_of(self, paths: Iterable[str]) -> list[int]:
@@ -580,6 +660,9 @@ class StoredGroups(GroupPages):
 
     def positions_of(self, paths: Iterable[str]) -> list[int]:
         return self.store.review_positions_of(paths)
+
+    def briefs(self, positions: Sequence[int]) -> dict[int, list[Brief]]:
+        return self.store.briefs(positions)
 
     def positions_matching(self, text: str) -> list[int]:
         return self.store.review_positions_matching(text)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from imgreview.decisions.keeper import Suggestion, suggest
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
-from imgreview.session.store import FLAG_CONFLICT, FLAG_EXACT, FLAG_LEAK, GroupPages, MemoryGroups
+from imgreview.session.store import FLAG_CONFLICT, FLAG_EXACT, FLAG_LEAK, Brief, GroupPages, MemoryGroups
 from imgreview.vocab import DecidedBy, FileAction
 
 FILTERS: tuple[str, ...] = ("all", "undecided", "decided", "conflicts", "leaks")
@@ -38,6 +38,9 @@ class GroupStatus:
     distinct: bool = False  # a person said "not duplicates"
 
 
+_UNTOUCHED = GroupStatus()
+
+
 def order_groups(groups: Sequence[Group]) -> list[Group]:
     """Label-conflict and split-leak groups first, then the scan order."""
     return sorted(groups, key=lambda g: 0 if (g.label_conflict or g.split_leak) else 1)
@@ -58,13 +61,15 @@ class ReviewState:
         self.journal = journal
         self.prefer = tuple(prefer) if prefer else None  # None: the evidence-based suggestion
         self.groups: GroupPages = stored if stored is not None else MemoryGroups(order_groups(result.groups))
-        self.status: list[GroupStatus] = [GroupStatus() for _ in range(len(self.groups))]
+        # one shared "nothing decided" status until a group's own is computed (statuses are replaced, never
+        # changed in place): 300,000 groups cost a list, not 300,000 objects
+        self.status: list[GroupStatus] = [_UNTOUCHED] * len(self.groups)
         self._suggestions: dict[int, tuple[bool, Suggestion]] = {}  # gi -> (with pictures, suggestion)
         self.decided_groups = 0
         self.delete_files = 0
         self.delete_bytes = 0
-        for gi in self.groups.positions_of(journal.decisions):
-            self._refresh_one(gi)
+        for gi, brief in self.groups.briefs(self.groups.positions_of(journal.decisions)).items():
+            self._refresh_one(gi, brief)
 
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:
@@ -152,12 +157,14 @@ class ReviewState:
         return None
 
     # ------------------------------------------------------------------ bookkeeping
-    def _compute(self, gi: int) -> GroupStatus:
-        g = self.groups[gi]
+    def _compute(self, gi: int, members: Sequence[Brief | Member] | None = None) -> GroupStatus:
+        """Group ``gi``'s status (from ``members``' path, digest and size when given: no group is built)."""
+        if members is None:
+            members = self.groups[gi].members
         st = GroupStatus()
         undecided = 0
-        for m in g.members:
-            a = self.action(m)
+        for m in members:
+            a = self.journal.action_for(m.path, m.digest)
             if a == "delete":
                 st.deletes += 1
                 st.delete_bytes += m.size
@@ -166,13 +173,13 @@ class ReviewState:
             elif a == "undecided":
                 undecided += 1
         st.decided = undecided == 0 and st.stale == 0
-        st.touched = undecided + st.stale < len(g.members)
-        st.distinct = frozenset(m.digest for m in g.members) in self.journal.distinct
+        st.touched = undecided + st.stale < len(members)
+        st.distinct = frozenset(m.digest for m in members) in self.journal.distinct
         return st
 
-    def _refresh_one(self, gi: int) -> None:
+    def _refresh_one(self, gi: int, members: Sequence[Brief | Member] | None = None) -> None:
         old = self.status[gi]
-        new = self._compute(gi)
+        new = self._compute(gi, members)
         self.decided_groups += int(new.decided) - int(old.decided)
         self.delete_files += new.deletes - old.deletes
         self.delete_bytes += new.delete_bytes - old.delete_bytes
