@@ -111,6 +111,7 @@ def child(folder: Path, n: int) -> None:
         if stage != last[1]:
             now = time.perf_counter()
             stages[str(last[1])] = {"s": round(now - float(last[0]), 1), "peak_mb": round(peak_mb())}
+            print(json.dumps({"stage done": last[1], **stages[str(last[1])], "rss_mb": round(rss_mb())}), flush=True)
             last[:] = [now, stage]
 
     def fake_walk(roots: list[str], options: object) -> WalkResult:
