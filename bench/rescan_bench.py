@@ -77,7 +77,9 @@ def scan(tree: Path, session: Path, jobs: int) -> tuple[float, dict]:
     subprocess.run([*IMGREVIEW, "scan", str(tree), "--session", str(session), "-q", "--jobs", str(jobs)],
                    check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
-    stats = json.loads((session / "scan.json").read_text()).get("stats", {})
+    from imgreview.session.folder import Session
+
+    stats = Session(session).read_stats() or {}
     return seconds, stats
 
 

@@ -5,7 +5,7 @@ whose members point at a few hundred real small JPEGs, plus a journal with decis
 2,000 groups. Then, headless with Pilot and the half-cell renderer (the most expensive one to
 draw, since every cell is a styled character):
 
-* ``first group``: from loading ``scan.json`` + replaying the journal to the first undecided
+* ``first group``: from opening ``results.sqlite`` + replaying the journal to the first undecided
   group on screen with its pictures painted;
 * ``next group``: from pressing ``n`` to the end of the screen update that shows the next group
   with its pictures, after its pictures were prefetched (the review renders the next groups'
@@ -95,7 +95,7 @@ def make_session(folder: Path, groups: int, images: int, real: list[Path]) -> Se
         journal.decide([Change(m.path, m.digest, "keep" if k == 0 else "delete") for k, m in enumerate(g.members)],
                        group=g.id)
     print(f"session: {groups:,} groups, {members_total:,} grouped files of {images:,} images, "
-          f"2,000 groups decided; scan.json {session.result_path.stat().st_size / 1e6:.1f} MB", flush=True)
+          f"2,000 groups decided; results.sqlite {session.store_path.stat().st_size / 1e6:.1f} MB", flush=True)
     return session
 
 
@@ -141,10 +141,10 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
     canvas, _note = choose_canvas(graphics)
     frames = FrameCounter()
     t0, c0 = time.perf_counter(), time.process_time()
-    result = session.load_result()
+    result, stored = session.load_groups()  # the header, and the groups a page at a time
     t_load = time.perf_counter()
     journal = Journal(session.journal_path)
-    state = ReviewState(result, journal)
+    state = ReviewState(result, journal, stored=stored)
     t_state = time.perf_counter()
     app = ReviewApp(state, canvas, advance=False)
     freeze_long_lived()  # as `imgreview review` does
@@ -215,7 +215,7 @@ def main() -> None:
         (folder / "real").mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
         session = Session(folder / ".imgreview")
-        if args.dir and session.result_path.exists():
+        if args.dir and session.has_result():
             print(f"reusing the session in {folder}", flush=True)
         else:
             real = make_images(folder / "real", args.real)

@@ -46,7 +46,9 @@ def add_scan_options(parser: argparse.ArgumentParser) -> None:
                    help="largest Hamming distance between near duplicates "
                         f"(default: chosen per hash by the benchmark, {DEFAULT_THRESHOLDS[('phash', 8)]} for 64-bit phash)")
     g.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="pair search: exact multi-index hashing, NGT graph index, or auto (default)")
+                   help="pair search: exact multi-index hashing (finds every pair), NGT graph index (approximate: "
+                        "may miss pairs), or auto (default), which is the exact engine since NGT never kept "
+                        "99.9%% of the pairs at scale")
     g.add_argument("-j", "--jobs", type=int, default=0, metavar="N", help="worker processes (default: all cores)")
     g.add_argument("--hidden", action="store_true", help="include hidden files and folders")
     g.add_argument("--follow-links", action="store_true", help="follow symbolic links")

@@ -20,6 +20,7 @@ from imgreview.decisions.keeper import RULES, parse_prefer
 from imgreview.errors import UsageError
 from imgreview.model import ScanResult
 from imgreview.session.folder import Session, SessionError, SessionLocked
+from imgreview.session.store import StoredGroups
 from imgreview.text import display_path
 from imgreview.vocab import GRAPHICS_MODES
 
@@ -45,11 +46,12 @@ def add_review_arguments(p: argparse.ArgumentParser) -> None:
     add_scan_options(p)
 
 
-def load_for_review(args: argparse.Namespace, session: Session) -> ScanResult:
-    """Scan the roots (with progress) when given, else load the session's latest scan."""
+def load_for_review(args: argparse.Namespace, session: Session) -> tuple[ScanResult, StoredGroups | None]:
+    """Scan the roots (with progress) when given, else open the session's latest scan: its header, and
+    its groups read a page at a time from the session's database (None: the groups are in the result)."""
     if args.roots and not args.read_only:
-        return run_scan(args)
-    return session.load_result()
+        return run_scan(args), None
+    return session.load_groups()
 
 
 def refusal(args: argparse.Namespace) -> str | None:
@@ -98,21 +100,22 @@ def run_review(args: argparse.Namespace) -> int:
             why = no_terminal()  # before a scan that would be for nothing
             if why:
                 return fail(why)
-            result = load_for_review(args, session)
+            result, stored = load_for_review(args, session)
         else:
-            result = load_for_review(args, session)  # reading the session first says what is wrong with it
+            result, stored = load_for_review(args, session)  # reading the session first says what is wrong
             why = no_terminal()
             if why:
                 return fail(why)
         return review(result, session, prefer=prefer, graphics=args.graphics, read_only=args.read_only,
-                      advance=not getattr(args, "no_advance", False))
+                      advance=not getattr(args, "no_advance", False), stored=stored)
     finally:
         session.unlock()
 
 
 def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...] | None, graphics: str = "auto",
-           read_only: bool = False, advance: bool = True) -> int:
-    """Open the app on ``result`` with the session's journal (the caller holds the lock)."""
+           read_only: bool = False, advance: bool = True, stored: StoredGroups | None = None) -> int:
+    """Open the app on ``result`` (its groups, or ``stored``: read from the session's database a page at a
+    time) with the session's journal (the caller holds the lock)."""
     # the terminal is asked what it can draw before Textual takes it over
     from imgreview.tui.graphics import choose_canvas
 
@@ -126,7 +129,7 @@ def review(result: ScanResult, session: Session, *, prefer: tuple[str, ...] | No
         notes.append(graphics_note)
     for note in notes:
         print(f"imgreview: {note}", file=sys.stderr)
-    state = ReviewState(result, journal, prefer)
+    state = ReviewState(result, journal, prefer, stored=stored)
     app = ReviewApp(state, canvas, read_only=read_only, notes=notes, advance=advance)
     freeze_long_lived()
     app.run()

@@ -35,7 +35,10 @@ def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
 
 def previous_groups(session: Session, key: str) -> tuple[list[Group], dict[str, object]] | None:
     """The previous scan's groups when nothing they depend on has changed (an unchanged rescan)."""
-    if not os.path.lexists(session.result_path):
+    if not session.has_result():
+        return None
+    stats = session.read_stats()  # the stats alone first: a changed tree never reads the groups
+    if stats is None or stats.get("grouping_key") != key:
         return None
     try:
         previous = session.load_result()  # the session's safe reader: no link followed, no FIFO waited on

@@ -4,7 +4,9 @@ Layout (``.imgreview/`` inside the first root by default)::
 
     session.json    format version and the roots the session belongs to
     cache.sqlite    fingerprint cache (WAL)
-    scan.json       the latest scan result (schema in :mod:`imgreview.model`)
+    results.sqlite  the latest scan result: groups, members, evidence, flags (:mod:`imgreview.session.store`)
+    scan.json       the result as sessions before the database kept it (still read when results.sqlite
+                    is absent; a scan replaces it with results.sqlite)
     journal.jsonl   review decisions (see :mod:`imgreview.journal`)
     lock            held while a process writes to the session
 """
@@ -16,26 +18,29 @@ import fcntl
 import json
 import os
 import re
+import sqlite3
 import stat
 from pathlib import Path
 from typing import Any
 
-from imgreview.errors import ImgreviewError
 from imgreview.fs import write_atomic
 from imgreview.model import ScanResult
+from imgreview.session.errors import SessionError as SessionError  # re-exported: its home for callers
 from imgreview.session.journal import Journal
 from imgreview.session.jsonl import UnsafeFile, open_regular, read_bytes
+from imgreview.session.store import STORE_NAME, ResultStore, StoredGroups, StoreError, write_store
 
 SESSION_VERSION = 1
 DEFAULT_NAME = ".imgreview"
 ENV_VAR = "IMGREVIEW_SESSION"
 
 
-class SessionError(ImgreviewError):
-    """The session folder cannot be used; the message says why and what to do."""
-
-
 _LOCK_TEXT = re.compile(rb"pid [0-9]+( [^\n]{0,200})?")
+
+
+def _header(store: ResultStore) -> ScanResult:
+    return ScanResult(roots=list(store.roots), settings=dict(store.settings), stats=dict(store.stats), groups=[],
+                      errors=store.errors(), aliases=store.aliases(), quality=store.quality(), version=store.version)
 
 
 class SessionLocked(SessionError):
@@ -65,7 +70,12 @@ class Session:
 
     @property
     def result_path(self) -> Path:
+        """scan.json: the result of a session written before results.sqlite (read when that is absent)."""
         return self.path / "scan.json"
+
+    @property
+    def store_path(self) -> Path:
+        return self.path / STORE_NAME
 
     @property
     def journal_path(self) -> Path:
@@ -144,7 +154,12 @@ class Session:
             raise SessionError(f"cannot write {self.meta_path}: {exc.strerror or exc}") from exc
 
     def exists(self) -> bool:
-        return os.path.lexists(self.meta_path) or os.path.lexists(self.result_path)
+        return (os.path.lexists(self.meta_path) or os.path.lexists(self.store_path)
+                or os.path.lexists(self.result_path))
+
+    def has_result(self) -> bool:
+        """Whether a scan result is stored (in results.sqlite, or an older session's scan.json)."""
+        return os.path.lexists(self.store_path) or os.path.lexists(self.result_path)
 
     def read_meta(self) -> dict[str, Any] | None:
         raw = self._read(self.meta_path)
@@ -172,8 +187,57 @@ class Session:
         meta = self.read_meta() or {}
         return list(meta.get("roots", []))
 
-    def load_result(self) -> ScanResult:
+    def open_store(self) -> ResultStore | None:
+        """The stored result, read a page at a time (None for a session that has only scan.json).
+
+        Raises :class:`SessionError` when there is no scan yet or the database cannot be read.
+        """
         self.read_meta()  # a session from a newer imgreview, or not a session at all: refuse
+        if not self.check_folder() or not os.path.lexists(self.store_path):
+            if os.path.lexists(self.result_path):
+                return None
+            raise SessionError(f"no scan in {self.path} yet: run `imgreview scan ROOT` first")
+        try:
+            return ResultStore(self.store_path)
+        except StoreError as exc:
+            raise SessionError(str(exc)) from None
+
+    def load_header(self) -> ScanResult:
+        """The result without its groups (roots, settings, stats, errors, aliases, quality): cheap at any
+        size. A session that has only scan.json gives the whole result."""
+        store = self.open_store()
+        if store is None:
+            return self.load_result()
+        with store:
+            try:
+                return _header(store)
+            except StoreError as exc:
+                raise SessionError(str(exc)) from None
+
+    def load_groups(self) -> tuple[ScanResult, StoredGroups | None]:
+        """The result for a reader of a few groups at a time: its header (roots, settings, stats, errors,
+        aliases, quality) with no groups, and the groups in review order as a :class:`StoredGroups`.
+
+        A session that has only scan.json gives the whole result and None.
+        """
+        store = self.open_store()
+        if store is None:
+            return self.load_result(), None
+        try:
+            return _header(store), StoredGroups(store)
+        except StoreError as exc:
+            store.close()
+            raise SessionError(str(exc)) from None
+
+    def load_result(self) -> ScanResult:
+        """The whole latest result (every group) in memory."""
+        store = self.open_store()
+        if store is not None:
+            with store:
+                try:
+                    return store.to_result()
+                except StoreError as exc:
+                    raise SessionError(str(exc)) from None
         raw = self._read(self.result_path)
         if raw is None:
             raise SessionError(f"no scan in {self.path} yet: run `imgreview scan ROOT` first")
@@ -182,12 +246,38 @@ class Session:
         except ValueError as exc:
             raise SessionError(f"{exc}; rescan with `imgreview scan ROOT --session {self.path}`") from exc
 
+    def read_stats(self) -> dict[str, Any] | None:
+        """The stored result's stats alone (None without a readable result): cheap at any size."""
+        try:
+            store = self.open_store()
+        except SessionError:
+            return None
+        if store is None:
+            try:
+                return self.load_result().stats
+            except SessionError:
+                return None
+        with store:
+            return dict(store.stats)
+
     def save_result(self, result: ScanResult) -> None:
+        """Store ``result`` in results.sqlite (one transaction, renamed into place); an older session's
+        scan.json is removed once the database holds the result."""
         self.check_folder()
         try:
-            result.save(self.result_path)
-        except OSError as exc:  # disk full, read-only: the previous result stays as it was
-            raise SessionError(f"cannot write {self.result_path}: {exc.strerror or exc}") from exc
+            write_store(self.store_path, result)
+        except (OSError, sqlite3.Error) as exc:  # disk full, read-only: the previous result stays as it was
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SessionError(f"cannot write {self.store_path}: {why}") from exc
+        try:
+            st = os.lstat(self.result_path)
+        except OSError:
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            try:
+                os.unlink(self.result_path)  # never followed: a link is removed, not its target
+            except OSError:
+                pass
 
     # ------------------------------------------------------------------ lock
     def lock(self, purpose: str = "") -> None:

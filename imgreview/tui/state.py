@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from imgreview.decisions.keeper import Suggestion, suggest
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.journal import Change, Journal
+from imgreview.session.store import FLAG_CONFLICT, FLAG_EXACT, FLAG_LEAK, Brief, GroupPages, MemoryGroups
 from imgreview.vocab import DecidedBy, FileAction
 
 FILTERS: tuple[str, ...] = ("all", "undecided", "decided", "conflicts", "leaks")
@@ -37,24 +38,32 @@ class GroupStatus:
     distinct: bool = False  # a person said "not duplicates"
 
 
+_UNTOUCHED = GroupStatus()
+
+
 def order_groups(groups: Sequence[Group]) -> list[Group]:
     """Label-conflict and split-leak groups first, then the scan order."""
     return sorted(groups, key=lambda g: 0 if (g.label_conflict or g.split_leak) else 1)
 
 
 class ReviewState:
-    """Groups in review order plus their decision status, kept in step with the journal."""
+    """Groups in review order plus their decision status, kept in step with the journal.
 
-    def __init__(self, result: ScanResult, journal: Journal, prefer: Sequence[str] | None = None) -> None:
+    ``stored`` (from :meth:`Session.load_groups`) gives the groups a page at a time from the
+    session's database; without it the groups of ``result`` are held in memory. Either way only
+    the groups whose files the journal names are looked at when the state is made: every other
+    group is undecided.
+    """
+
+    def __init__(self, result: ScanResult, journal: Journal, prefer: Sequence[str] | None = None,
+                 stored: GroupPages | None = None) -> None:
         self.result = result
         self.journal = journal
         self.prefer = tuple(prefer) if prefer else None  # None: the evidence-based suggestion
-        self.groups: list[Group] = order_groups(result.groups)
-        self.status: list[GroupStatus] = [GroupStatus() for _ in self.groups]
-        self.path_groups: dict[str, list[int]] = {}
-        for gi, g in enumerate(self.groups):
-            for m in g.members:
-                self.path_groups.setdefault(m.path, []).append(gi)
+        self.groups: GroupPages = stored if stored is not None else MemoryGroups(order_groups(result.groups))
+        # one shared "nothing decided" status until a group's own is computed (statuses are replaced, never
+        # changed in place): 300,000 groups cost a list, not 300,000 objects
+        self.status: list[GroupStatus] = [_UNTOUCHED] * len(self.groups)
         self._suggestions: dict[int, tuple[bool, Suggestion]] = {}  # gi -> (with pictures, suggestion)
         # the scan's quality flags (dark, blurry, tiny, ...) by path, for the cards' badges
         self.quality: dict[str, tuple[str, ...]] = {
@@ -63,8 +72,8 @@ class ReviewState:
         self.decided_groups = 0
         self.delete_files = 0
         self.delete_bytes = 0
-        for gi in range(len(self.groups)):
-            self._refresh_one(gi)
+        for gi, brief in self.groups.briefs(self.groups.positions_of(journal.decisions)).items():
+            self._refresh_one(gi, brief)
 
     # ------------------------------------------------------------------ queries
     def __len__(self) -> int:
@@ -110,15 +119,15 @@ class ReviewState:
         return self.suggestion(gi).reason
 
     def matches(self, gi: int, filter_name: str) -> bool:
-        g, st = self.groups[gi], self.status[gi]
+        st = self.status[gi]
         if filter_name == "undecided":
             return not st.decided
         if filter_name == "decided":
             return st.decided
         if filter_name == "conflicts":
-            return g.label_conflict
+            return bool(self.groups.flags[gi] & FLAG_CONFLICT)
         if filter_name == "leaks":
-            return g.split_leak
+            return bool(self.groups.flags[gi] & FLAG_LEAK)
         return True
 
     def visible(self, filter_name: str) -> list[int]:
@@ -152,20 +161,23 @@ class ReviewState:
         if not order or not needle:
             return None
         start = order.index(after) if after in order else -1
+        hits = set(self.groups.positions_matching(needle))
         n = len(order)
         for k in range(1, n + 1):
             gi = order[(start + k) % n]
-            if any(needle in m.path.lower() for m in self.groups[gi].members):
+            if gi in hits:
                 return gi
         return None
 
     # ------------------------------------------------------------------ bookkeeping
-    def _compute(self, gi: int) -> GroupStatus:
-        g = self.groups[gi]
+    def _compute(self, gi: int, members: Sequence[Brief | Member] | None = None) -> GroupStatus:
+        """Group ``gi``'s status (from ``members``' path, digest and size when given: no group is built)."""
+        if members is None:
+            members = self.groups[gi].members
         st = GroupStatus()
         undecided = 0
-        for m in g.members:
-            a = self.action(m)
+        for m in members:
+            a = self.journal.action_for(m.path, m.digest)
             if a == "delete":
                 st.deletes += 1
                 st.delete_bytes += m.size
@@ -174,13 +186,13 @@ class ReviewState:
             elif a == "undecided":
                 undecided += 1
         st.decided = undecided == 0 and st.stale == 0
-        st.touched = undecided + st.stale < len(g.members)
-        st.distinct = frozenset(m.digest for m in g.members) in self.journal.distinct
+        st.touched = undecided + st.stale < len(members)
+        st.distinct = frozenset(m.digest for m in members) in self.journal.distinct
         return st
 
-    def _refresh_one(self, gi: int) -> None:
+    def _refresh_one(self, gi: int, members: Sequence[Brief | Member] | None = None) -> None:
         old = self.status[gi]
-        new = self._compute(gi)
+        new = self._compute(gi, members)
         self.decided_groups += int(new.decided) - int(old.decided)
         self.delete_files += new.deletes - old.deletes
         self.delete_bytes += new.delete_bytes - old.delete_bytes
@@ -193,10 +205,7 @@ class ReviewState:
         return touched
 
     def groups_of(self, paths: Iterable[str]) -> list[int]:
-        out: set[int] = set()
-        for p in paths:
-            out.update(self.path_groups.get(p, ()))
-        return sorted(out)
+        return self.groups.positions_of(paths)
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, gi: int, actions: dict[int, FileAction], by: DecidedBy = "person",
@@ -241,15 +250,17 @@ class ReviewState:
 
     def exact_batch_candidates(self) -> list[int]:
         """Undecided exact-duplicate groups that are neither label conflicts nor split leaks."""
-        return [gi for gi, g in enumerate(self.groups)
-                if g.kind == "exact" and not (g.label_conflict or g.split_leak)
-                and all(self.action(m) == "undecided" for m in g.members)]
+        flags = self.groups.flags
+        return [gi for gi in range(len(flags))
+                if flags[gi] & (FLAG_EXACT | FLAG_CONFLICT | FLAG_LEAK) == FLAG_EXACT
+                and all(self.action(m) == "undecided" for m in self.groups[gi].members)]
 
     def exact_batch_skipped(self) -> int:
         """Undecided exact groups the batch leaves alone: label conflicts and split leaks (decide by eye)."""
-        return sum(1 for g in self.groups
-                   if g.kind == "exact" and (g.label_conflict or g.split_leak)
-                   and all(self.action(m) == "undecided" for m in g.members))
+        flags = self.groups.flags
+        return sum(1 for gi in range(len(flags))
+                   if flags[gi] & FLAG_EXACT and flags[gi] & (FLAG_CONFLICT | FLAG_LEAK)
+                   and all(self.action(m) == "undecided" for m in self.groups[gi].members))
 
     def accept_all_exact(self) -> list[int]:
         """Accept the suggestion for every batch candidate, as ONE undoable journal batch (a person's)."""

@@ -93,7 +93,7 @@ def test_dask_without_distributed_says_how_to_install(tmp_path: Path, monkeypatc
     assert main(["scan", str(root), "--session", str(tmp_path / "s"), "--dask", "local:2", "-q"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'imgreview[dask]'" in err and "Traceback" not in err
-    assert not (tmp_path / "s" / "scan.json").exists()
+    assert not (tmp_path / "s" / "results.sqlite").exists() and not (tmp_path / "s" / "scan.json").exists()
 
 
 def free_port() -> int:
@@ -114,7 +114,7 @@ def test_unreachable_scheduler_fails_within_the_timeout(tmp_path: Path, capsys: 
     assert status == 2, err
     assert f"cannot reach the Dask scheduler at {address} within 1 s" in err and "Traceback" not in err
     assert elapsed < 30  # a hang guard, not a speed measurement: the timeout is honoured
-    assert not (tmp_path / "s" / "scan.json").exists()
+    assert not (tmp_path / "s" / "results.sqlite").exists() and not (tmp_path / "s" / "scan.json").exists()
 
 
 # ---------------------------------------------------------------- on a LocalCluster
@@ -263,7 +263,7 @@ def test_workers_with_another_version_are_refused(tmp_path: Path, cluster: str, 
     assert main(["scan", str(root), "--session", str(tmp_path / "s"), "--dask", cluster, "--dask-timeout", "120", "-q"]) == 2
     err = capsys.readouterr().err
     assert f"must run imgreview {client}, like this client" in err and f"has {real}" in err
-    assert not (tmp_path / "s" / "scan.json").exists()
+    assert not (tmp_path / "s" / "results.sqlite").exists() and not (tmp_path / "s" / "scan.json").exists()
 
 
 def test_every_task_checks_the_workers_code_version(tmp_path: Path) -> None:

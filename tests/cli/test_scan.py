@@ -220,7 +220,7 @@ def test_cli_json_schema_and_exit_codes(tmp_path: Path) -> None:
             assert {"path", "digest", "distance", "size", "width", "height"} <= set(m)
             assert os.path.isabs(m["path"])
     assert data["errors"] == [{"path": str(root / "bad.png"), "error": "not an image (format not recognised)"}]
-    assert (root / ".imgreview" / "scan.json").exists()
+    assert (root / ".imgreview" / "results.sqlite").exists()
 
     assert run_cli("scan", str(tmp_path / "missing")).returncode == 2
     assert run_cli("scan", str(root), "--threshold", "999").returncode == 2
@@ -234,7 +234,7 @@ def test_session_env_var_and_option(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "imgreview", "scan", str(root), "-q"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "envsession" / "scan.json").exists() and not (root / ".imgreview").exists()
+    assert (tmp_path / "envsession" / "results.sqlite").exists() and not (root / ".imgreview").exists()
     assert run_cli("scan", str(root), "-q", "--session", str(tmp_path / "opt")).returncode == 0
     assert (tmp_path / "opt" / "cache.sqlite").exists()
 

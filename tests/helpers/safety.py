@@ -129,7 +129,24 @@ def scan(root: Path, *more: Path, session: Path | None = None) -> dict[str, Any]
     code = main([os.fspath(a) for a in args])
     assert code == 0
     s = session or root / ".imgreview"
-    return json.loads((s / "scan.json").read_text())
+    return stored_result(s)
+
+
+def stored_result(session: Path) -> dict[str, Any]:
+    """The session's stored result as the JSON export gives it (the schema of scan.json)."""
+    from imgreview.session.folder import Session
+
+    return json.loads(Session(session).load_result().to_json())
+
+
+def legacy_session(session: Path) -> Path:
+    """Turn a session into one written before results.sqlite: the result in scan.json only."""
+    from imgreview.session.folder import Session
+
+    s = Session(session)
+    s.load_result().save(s.result_path)
+    s.store_path.unlink()
+    return session / "scan.json"
 
 
 def members(result: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -34,6 +34,7 @@ from tests.helpers.hostile import (
 )
 from tests.helpers.imagegen import resized, save, scene
 from tests.helpers.procs import cached_rows, wait_for
+from tests.helpers.safety import legacy_session
 
 ONE_JOB = ScanSettings(jobs=1)
 
@@ -92,7 +93,7 @@ def test_sigkill_during_scan_keeps_the_cache_and_the_next_scan_resumes(tmp_path:
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    assert not (session / "scan.json").exists()  # no half result was stored
+    assert not (session / "results.sqlite").exists() and not (session / "scan.json").exists()  # no half result
     kept = cached_rows(session / "cache.sqlite")
     assert 0 < kept < 300
     db = sqlite3.connect(session / "cache.sqlite")
@@ -135,7 +136,7 @@ def test_ctrl_c_during_scan_stores_what_was_hashed_and_says_how_to_continue(tmp_
     assert "run the same command again" in err and "Traceback" not in err
     kept = cached_rows(session / "cache.sqlite")
     assert kept > 0
-    assert not (session / "scan.json").exists()
+    assert not (session / "results.sqlite").exists() and not (session / "scan.json").exists()
     resumed = scan([str(root)], ONE_JOB, Session(session))
     assert resumed.stats["cached"] >= kept and len(resumed.groups) == 100
 
@@ -384,7 +385,7 @@ SCAN_JSON = {
 def test_damaged_scan_json_is_a_clear_error(scanned: tuple[Path, Path], case: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     root, session = scanned
-    (session / "scan.json").write_bytes(SCAN_JSON[case])
+    legacy_session(session).write_bytes(SCAN_JSON[case])  # a session written before results.sqlite
     with pytest.raises(SessionError, match="rescan"):
         Session(session).load_result()
     for command in ("export", "apply"):
@@ -431,28 +432,33 @@ def test_cache_disk_full_during_scan_is_a_clear_error(scanned: tuple[Path, Path]
         self.db = _FullDb(self.db)  # type: ignore[assignment]
 
     monkeypatch.setattr(FingerprintCache, "__init__", init)
-    result_before = (session / "scan.json").read_bytes()
+    result_before = (session / "results.sqlite").read_bytes()
     code, err = run_main(capsys, "scan", root, "--session", session, "-q", "-j", "1")
     assert code == 2, err
     assert "fingerprint cache" in err and "database or disk is full" in err
-    assert (session / "scan.json").read_bytes() == result_before
+    assert (session / "results.sqlite").read_bytes() == result_before
 
 
 def test_result_disk_full_keeps_the_previous_result(scanned: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    import imgreview.model as model
+    import imgreview.session.store as store
 
     root, session = scanned
-    before = (session / "scan.json").read_bytes()
+    save(scene(4242, (64, 48)), root / "new.png")  # a changed tree: the result is written again
+    before = (session / "results.sqlite").read_bytes()
+    real_fsync = os.fsync
 
-    def full(path: Path, data: bytes) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def full(fd: int) -> None:  # the new database's fsync finds the disk full
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
 
-    monkeypatch.setattr(model, "write_atomic", full)
+    monkeypatch.setattr(store.os, "fsync", full)
     code, err = run_main(capsys, "scan", root, "--session", session, "-q", "-j", "1")
     assert code == 2, err
-    assert "cannot write" in err and "scan.json" in err and "No space left on device" in err
-    assert (session / "scan.json").read_bytes() == before
+    assert "cannot write" in err and "results.sqlite" in err and "No space left on device" in err
+    assert (session / "results.sqlite").read_bytes() == before
+    assert not [n for n in os.listdir(session) if n.endswith(".tmp")]
     Session(session).load_result()
 
 

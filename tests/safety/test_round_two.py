@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from tests.helpers.safety import (
     full_path,
     images_in,
     interrupted_at_import,
+    legacy_session,
     manifest_lines,
     members,
     near_pair,
@@ -35,6 +37,7 @@ from tests.helpers.safety import (
     scan,
     small_fs,
     standard,
+    stored_result,
     tree,
     unprivileged,
 )
@@ -331,18 +334,26 @@ def test_09_an_extra_header_cannot_widen_the_roots(tmp_path: Path, capsys: Cap) 
     assert code == 1
 
 
-def test_10_a_dot_dot_path_in_scan_json_cannot_reach_outside(tmp_path: Path, capsys: Cap) -> None:
+@pytest.mark.parametrize("where", ["results.sqlite", "scan.json"])
+def test_10_a_dot_dot_path_in_scan_json_cannot_reach_outside(tmp_path: Path, capsys: Cap, where: str) -> None:
     root, session, result = standard(tmp_path, range(1))
     outside = tmp_path / "outside"
     (outside / "sub").mkdir(parents=True)
     shutil.copy(root / "train" / "cat" / "a0.png", outside / "x.png")
     (root / "link").symlink_to(outside / "sub", target_is_directory=True)
-    data = json.loads((session / "scan.json").read_text())
+    data = stored_result(session)
     for m in data["groups"][0]["members"]:
         if m["path"].endswith("b0.png"):
-            m["path"] = str(root) + "/link/../x.png"
+            old, m["path"] = m["path"], str(root) + "/link/../x.png"
             sneaky = m
-    (session / "scan.json").write_text(json.dumps(data))
+    if where == "scan.json":
+        legacy_session(session).write_text(json.dumps(data))
+    else:  # the same planted path in the session's database
+        db = sqlite3.connect(session / "results.sqlite")
+        db.execute("UPDATE members SET path = ? WHERE path = ?", (os.fsencode(sneaky["path"]), os.fsencode(old)))
+        db.commit()
+        db.close()
+        assert stored_result(session) == data
     (session / "journal.jsonl").unlink()
     decide(session, data, {"a0.png": "keep", "x.png": "delete", "c0.png": "delete"})
     assert sneaky
@@ -429,9 +440,9 @@ def _mutations() -> dict[str, Any]:
 @pytest.mark.parametrize("mutation", sorted(_mutations()))
 def test_13_scan_json_with_wrong_types_is_a_clear_error(tmp_path: Path, capsys: Cap, mutation: str) -> None:
     root, session, _ = standard(tmp_path, range(1))
-    data = json.loads((session / "scan.json").read_text())
+    data = stored_result(session)
     _mutations()[mutation](data)
-    (session / "scan.json").write_text(json.dumps(data))
+    legacy_session(session).write_text(json.dumps(data))  # the database's own refusals: tests/unit/test_store.py
     def state() -> dict[bytes, bytes]:
         return {k: v for k, v in tree(tmp_path, skip=()).items() if not k.endswith(b".imgreview/lock")}
 
@@ -443,9 +454,11 @@ def test_13_scan_json_with_wrong_types_is_a_clear_error(tmp_path: Path, capsys: 
     assert state() == before
 
 
-@pytest.mark.parametrize("name", ["journal.jsonl", "scan.json", "session.json"])
+@pytest.mark.parametrize("name", ["journal.jsonl", "results.sqlite", "scan.json", "session.json"])
 def test_14_a_session_file_that_is_a_folder_is_a_clear_error(tmp_path: Path, capsys: Cap, name: str) -> None:
     root, session, _ = standard(tmp_path, range(1))
+    if name == "scan.json":
+        legacy_session(session)
     (session / name).unlink()
     (session / name).mkdir()
     for args in (["export", "--session", session], apply_args(session, tmp_path / "q", "--dry-run")):
@@ -454,10 +467,12 @@ def test_14_a_session_file_that_is_a_folder_is_a_clear_error(tmp_path: Path, cap
     assert not (tmp_path / "q").exists()
 
 
-@pytest.mark.parametrize("name", ["journal.jsonl", "scan.json", "session.json", MANIFEST])
+@pytest.mark.parametrize("name", ["journal.jsonl", "results.sqlite", "scan.json", "session.json", MANIFEST])
 def test_14_a_session_file_or_manifest_that_is_a_fifo_does_not_hang(tmp_path: Path, capsys: Cap,
                                                                      name: str) -> None:
     root, session, _ = standard(tmp_path, range(1))
+    if name == "scan.json":
+        legacy_session(session)
     q = tmp_path / "q"
     if name == MANIFEST:
         assert run(capsys, *apply_args(session, q))[0] == 0
@@ -473,13 +488,17 @@ def test_14_a_session_file_or_manifest_that_is_a_fifo_does_not_hang(tmp_path: Pa
         assert r.returncode == 2 and name in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
 
 
-def test_14_a_scan_over_a_fifo_scan_json_does_not_hang(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["results.sqlite", "scan.json"])
+def test_14_a_scan_over_a_fifo_scan_json_does_not_hang(tmp_path: Path, name: str) -> None:
     root, session, _ = standard(tmp_path, range(1))
-    (session / "scan.json").unlink()
-    os.mkfifo(session / "scan.json")
+    if name == "scan.json":
+        legacy_session(session)
+    (session / name).unlink()
+    os.mkfifo(session / name)
     r = cli("scan", root, "--jobs", "1", "-q", timeout=60)
     assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
-    assert (session / "scan.json").is_file() and not (session / "scan.json").is_symlink()
+    store = session / "results.sqlite"
+    assert store.is_file() and not store.is_symlink() and not os.path.lexists(session / "scan.json")
 
 
 @pytest.mark.parametrize("trigger", ["imgreview.cli", "imgreview.session"])

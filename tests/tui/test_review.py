@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from imgreview.cli.main import main
-from imgreview.model import ScanResult
 from imgreview.scan.pipeline import scan
 from imgreview.session.folder import Session
 from imgreview.session.journal import Journal
@@ -140,7 +139,7 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
     g2 = result.groups[1]
     assert sorted(decided.action_for(m.path, m.digest) for m in g2.members) == ["delete", "delete", "keep"]
 
-    scan_mtime = (session_dir / "scan.json").stat().st_mtime_ns
+    scan_mtime = (session_dir / "results.sqlite").stat().st_mtime_ns
     again = Running(["review", "--session", str(session_dir), "--graphics", "halfcell"], tmp_path, "again")
     try:
         state = again.wait_ready()
@@ -149,7 +148,7 @@ def test_kill_mid_review_then_resume(dataset, tmp_path: Path) -> None:
         assert again.wait_exit() == 0
     finally:
         again.close()
-    assert (session_dir / "scan.json").stat().st_mtime_ns == scan_mtime  # --session alone: no rescan
+    assert (session_dir / "results.sqlite").stat().st_mtime_ns == scan_mtime  # --session alone: no rescan
     assert Journal(journal).decisions == before  # every decision is back, none added
 
 
@@ -198,7 +197,7 @@ def test_not_duplicates_survives_a_rescan(dataset) -> None:
         assert len(target_digests & {m.digest for m in g.members}) <= 1
     assert len(again.groups) == 3
     # and the decisions (all kept) are still there for the new scan result
-    state2 = ReviewState(ScanResult.load(session.result_path), Journal(session.journal_path))
+    state2 = ReviewState(session.load_result(), Journal(session.journal_path))
     assert all(state2.journal.action_for(m.path, m.digest) == "keep" for m in target.members)
 
 
@@ -238,7 +237,7 @@ def test_demo_opens_the_review(tmp_path: Path, monkeypatch, quick_demo) -> None:
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "--graphics", "none", ]) == 0
-    assert (tmp_path / "imgreview-demo" / ".imgreview" / "scan.json").exists()
+    assert (tmp_path / "imgreview-demo" / ".imgreview" / "results.sqlite").exists()
     (app,) = opened
     state = app.review.state
     assert len(state) >= 3
@@ -340,7 +339,7 @@ def test_review_refuses_a_missing_path_a_file_and_no_terminal(tmp_path: Path) ->
     run = subprocess.run([sys.executable, "-m", "imgreview", "review", str(root)], capture_output=True,
                          text=True, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=60)
     assert run.returncode == 2 and "needs a terminal" in run.stderr  # refused at once, not spinning
-    assert not (root / ".imgreview" / "scan.json").exists()  # nothing scanned
+    assert not (root / ".imgreview" / "results.sqlite").exists()  # nothing scanned
 
 
 def test_thumbnail_cache_is_bounded_and_survives_broken_files(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     try:
         session = open_session(args, [args.root]) if args.root else find_session(args)
-        result = session.load_result()
+        result = session.load_header()  # the settings: no group is read
     except (UsageError, SessionError) as exc:
         return fail(str(exc))
     settings = HashSettings(algorithm=result.settings.get("hash", "phash"),

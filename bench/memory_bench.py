@@ -1,0 +1,154 @@
+"""Client memory per file of a scan at 1M+ files, with synthetic fingerprints (no pictures decoded).
+
+Builds a session whose fingerprint cache already holds ``--files`` synthetic fingerprints (the
+field sizes of a real one: a template fingerprinted from a generated picture, then per file its own
+path, digest, size, mtime, perceptual hash and route hashes; the template's grey/colour signatures,
+so every candidate pair passes verification and the groups are the hash clusters), and a walk that
+returns those files (``imgreview.scan.pipeline.walk`` replaced by the list: no million files on
+disk). Then runs the real :func:`imgreview.scan.pipeline.scan` in a fresh process, as a rescan where
+every file is cached — walk → cache look-up → search → grouping → labels → quality → result
+database — and reports the peak memory (``VmHWM``) and the time of each stage, plus the bytes per
+file above the interpreter's own.
+
+Hashes: 80 % singletons and the rest in clusters of 2..20 within 12 bits (``bench/index_bench.py``),
+labels from 1,000 folders, train/val/test splits. The local-feature stage is off (``--no-verify``
+is not used: verification runs on the signatures).
+
+Usage: ``python bench/memory_bench.py [--files 1000000] [--dir DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def peak_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def paths(root: str, n: int) -> list[str]:
+    return [f"{root}/{('train', 'val', 'test')[i % 3]}/label{i % 1000:04d}/img{i:08d}.jpg" for i in range(n)]
+
+
+def make(folder: Path, n: int) -> None:
+    from dataclasses import replace
+
+    from index_bench import clustered_hashes
+    from PIL import Image
+
+    from imgreview.scan.cache import FingerprintCache
+    from imgreview.scan.fingerprint import Fingerprint, fingerprint_file
+    from imgreview.settings import ScanSettings
+
+    settings = ScanSettings(jobs=1)
+    rng = np.random.default_rng(0)
+    picture = folder / "template.jpg"
+    base = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    Image.fromarray(base, "RGB").resize((640, 480), Image.Resampling.BICUBIC).save(picture, quality=90)
+    template = fingerprint_file(str(picture), settings.hash)
+    assert isinstance(template, Fingerprint), template
+    hashes = clustered_hashes(int(n * 1.05) + 100, seed=3)[:n]
+    assert len(hashes) == n
+    root = str(folder / "root")
+    os.makedirs(root, exist_ok=True)
+    session = folder / "session"
+    session.mkdir(exist_ok=True)
+    key = settings.hash.key
+    t = time.perf_counter()
+    with FingerprintCache(session / "cache.sqlite") as cache:
+        batch = []
+        for i, p in enumerate(paths(root, n)):
+            batch.append(replace(
+                template, path=p, size=50_000 + i % 900_000, mtime_ns=1_700_000_000_000_000_000 + i,
+                digest=f"{i:032x}", hash=hashes[i].astype(">u8").tobytes(),
+                routes=rng.integers(0, 256, len(template.routes), dtype=np.uint8).tobytes()))
+            if len(batch) == 20_000:
+                cache.store(batch, key)
+                batch.clear()
+        cache.store(batch, key)
+    (folder / "made.json").write_text(json.dumps({"files": n, "seconds": round(time.perf_counter() - t, 1),
+                                                  "cache_mb": round((session / "cache.sqlite").stat().st_size / 1e6)}))
+    print((folder / "made.json").read_text(), flush=True)
+
+
+def child(folder: Path, n: int) -> None:
+    import imgreview.scan.pipeline as pipeline
+    from imgreview.scan.walk import FileEntry, WalkResult
+    from imgreview.session.folder import Session
+    from imgreview.settings import ScanSettings
+
+    base = rss_mb()
+    root = str(folder / "root")
+    stages: dict[str, dict[str, float]] = {}
+    last = [time.perf_counter(), "start"]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage != last[1]:
+            now = time.perf_counter()
+            stages[str(last[1])] = {"s": round(now - float(last[0]), 1), "peak_mb": round(peak_mb())}
+            print(json.dumps({"stage done": last[1], **stages[str(last[1])], "rss_mb": round(rss_mb())}), flush=True)
+            last[:] = [now, stage]
+
+    def fake_walk(roots: list[str], options: object) -> WalkResult:
+        files = [FileEntry(p, root, 50_000 + i % 900_000, 1_700_000_000_000_000_000 + i, 1, i)
+                 for i, p in enumerate(paths(root, n))]
+        return WalkResult(files, [])
+
+    pipeline.walk = fake_walk  # type: ignore[assignment]
+    t = time.perf_counter()
+    result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress)
+    progress("done", 0, 0)
+    total = time.perf_counter() - t
+    peak = peak_mb()
+    print(json.dumps({"files": n, "groups": len(result.groups), "cached": result.stats.get("cached"),
+                      "seconds": round(total, 1), "peak_mb": round(peak), "interpreter_mb": round(base),
+                      "bytes_per_file": round((peak - base) * 2**20 / n), "stages": stages,
+                      "db_mb": round((folder / "session" / "results.sqlite").stat().st_size / 1e6)}), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=1_000_000)
+    ap.add_argument("--dir", help="work folder, kept and reused (default: a temporary one)")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(Path(args.dir), args.files)
+        return
+    with tempfile.TemporaryDirectory(prefix="imgreview-mem-") as tmp:
+        folder = Path(args.dir or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        made = folder / "made.json"
+        if not made.exists() or json.loads(made.read_text())["files"] != args.files:
+            make(folder, args.files)
+        subprocess.run([sys.executable, __file__, "--child", "--files", str(args.files), "--dir", str(folder)],
+                       check=True)
+
+
+if __name__ == "__main__":
+    main()
