@@ -22,16 +22,14 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region, Size
 from textual.strip import Strip
-from textual.widget import Widget
 
 from imgreview.model import Group, Member
 from imgreview.tui import kitty
 from imgreview.tui.messages import CardClicked
 from imgreview.tui.pictures import Canvas, Rendered, fit
-from imgreview.tui.widgets.picture import inject_kitty, inject_sixels
+from imgreview.tui.widgets.picture import PictureLines, inject_kitty, inject_sixels
 
 FACT_LINES = 5
 MIN_CARD_W = 24
@@ -118,7 +116,7 @@ class _Placed:
     position: str
 
 
-class CardGrid(Widget, can_focus=False):
+class CardGrid(PictureLines, can_focus=False):
     """All cards of the group on screen; ``pictures(card, cols, rows)`` supplies ready pictures."""
 
     DEFAULT_CSS = """
@@ -218,12 +216,6 @@ class CardGrid(Widget, can_focus=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self._arrange()
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        """The app's filters without the ANSI-to-truecolor one: picture cells are truecolor already, and
-        running ~2 000 distinct cell styles a frame through its small style cache cost more than
-        the rest of a group change. (Dim and no-colour filters still apply.)"""
-        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

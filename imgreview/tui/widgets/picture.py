@@ -6,6 +6,7 @@ from collections.abc import Hashable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
@@ -112,3 +113,13 @@ class PictureView(Widget, can_focus=False):
         """Kitty: take this view's picture off the screen (its screen is covered or closed)."""
         if self.canvas.mode == "kitty":
             kitty.write(self.app, kitty.layer_of(self.app).hide(self))
+
+
+class PictureLines(Widget):
+    """A widget that draws picture cells itself, line by line (the review's cards, the triage grid)."""
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """The app's filters without the ANSI-to-truecolor one: picture cells are truecolor already, and
+        running thousands of distinct cell styles a frame through its small style cache cost more
+        than the rest of a group or page change. (Dim and no-colour filters still apply.)"""
+        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]

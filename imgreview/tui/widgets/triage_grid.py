@@ -18,16 +18,14 @@ from dataclasses import dataclass
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.filter import ANSIToTruecolor, LineFilter
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
-from textual.widget import Widget
 
 from imgreview.triage.items import Item
 from imgreview.tui.pictures import Canvas, Rendered
 from imgreview.tui.thumbs import ThumbnailCache
-from imgreview.tui.widgets.picture import inject_sixels
+from imgreview.tui.widgets.picture import PictureLines, inject_sixels
 
 TILE_PIXELS = 256  # longest side of a tile thumbnail
 TILE_WIDTH = 24  # cells, frame included
@@ -108,7 +106,7 @@ class TileView:
                 self.item.outlier >= 2.0)
 
 
-class TriageGrid(Widget, can_focus=False):
+class TriageGrid(PictureLines, can_focus=False):
     """A grid of tiles; :attr:`capacity` tiles fit the size given to :meth:`reshape`."""
 
     DEFAULT_CSS = """
@@ -234,12 +232,6 @@ class TriageGrid(Widget, can_focus=False):
         for y in range(region.y, region.bottom):
             self._lines.pop(y, None)
         self.refresh(Region(0, region.y, max(self.size.width, region.right), region.height))
-
-    def get_line_filters(self) -> Sequence[LineFilter]:
-        """The app's filters without the ANSI-to-truecolor one: picture cells are truecolor already, and
-        running thousands of distinct cell styles a frame through its small style cache cost more
-        than the rest of a page change. (Dim and no-colour filters still apply.)"""
-        return [f for f in super().get_line_filters() if not isinstance(f, ANSIToTruecolor)]
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
