@@ -1,8 +1,9 @@
 """Candidate pairs from every route, and their verification by the local-feature stage.
 
-:func:`route_candidates` searches each picture's query hashes (mirror, turns, centred windows,
-trimmed picture; :mod:`imgreview.scan.variants`) against the plain hashes of all pictures with the
-exact multi-index engine. :func:`verify_candidates` checks every candidate pair:
+:func:`route_candidates` searches each picture's query hashes (mirror, turns, windows, tilts,
+trimmed picture; :mod:`imgreview.scan.variants`) with the exact multi-index engine against the
+plain and the trimmed hashes of all pictures, and the corner windows against the same windows.
+:func:`verify_candidates` checks every candidate pair:
 
 * a pair with a low-information side (flat fill, gradient) keeps the signature rule of
   :mod:`imgreview.scan.verify` (both must be low-information and alike), direct route only;
@@ -28,7 +29,7 @@ from PIL import Image
 
 from imgreview.scan.localfeat import MIN_INLIERS, Features, Match, match_features
 from imgreview.scan.search import Pairs, exact_cross_pairs
-from imgreview.scan.variants import DIHEDRAL, MIRRORED_ROUTES, ROUTES, SAME_ROUTES, unpack_routes
+from imgreview.scan.variants import DIHEDRAL, MIRRORED_ROUTES, ROUTES, SAME_ROUTES, dihedral_pixels, unpack_routes
 from imgreview.scan.verify import Signatures, correlation, verify_pairs
 
 FALLBACK_CORRELATION = 0.9
@@ -135,11 +136,6 @@ def describe(c: Candidate, m: Match | None, signal: str) -> Evidence:
     return ev
 
 
-_PIL_DIHEDRAL = {"mirror": Image.Transpose.FLIP_LEFT_RIGHT, "flip": Image.Transpose.FLIP_TOP_BOTTOM,
-                 "rot180": Image.Transpose.ROTATE_180, "transpose": Image.Transpose.TRANSPOSE,
-                 "transverse": Image.Transpose.TRANSVERSE, "rot90": Image.Transpose.ROTATE_90}
-
-
 def _view(f: Features, route: str, trimmed: bool) -> np.ndarray:
     """16×16 grey view of a picture from its small copy: inside its trimmed borders if ``trimmed``,
     transformed as a dihedral ``route`` says."""
@@ -148,8 +144,8 @@ def _view(f: Features, route: str, trimmed: bool) -> np.ndarray:
         s = f.small.shape[1] / f.width
         left, top, right, bottom = (round(v * s) for v in f.box)
         img = img.crop((left, top, max(left + 1, right), max(top + 1, bottom)))
-    if route in _PIL_DIHEDRAL:
-        img = img.transpose(_PIL_DIHEDRAL[route])
+    if route in DIHEDRAL:
+        img = Image.fromarray(dihedral_pixels(np.asarray(img), *DIHEDRAL[route]))
     return np.asarray(img.resize((16, 16), Image.Resampling.BOX), dtype=np.float32).reshape(1, -1)
 
 

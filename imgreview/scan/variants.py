@@ -119,6 +119,16 @@ def dihedral_low(low: np.ndarray, transpose: bool, flip_h: bool, flip_v: bool) -
     return m
 
 
+def dihedral_pixels(a: np.ndarray, transpose: bool, flip_h: bool, flip_v: bool) -> np.ndarray:
+    """The pixels of the transformed picture (the transform of :data:`DIHEDRAL` that :func:`dihedral_low` applies to the DCT)."""
+    m = a.T if transpose else a
+    if flip_h:
+        m = m[:, ::-1]
+    if flip_v:
+        m = m[::-1]
+    return np.ascontiguousarray(m)
+
+
 def centre_window(img: Image.Image, aspect: float, share: float = 1.0, fx: float = 0.5, fy: float = 0.5
                   ) -> Image.Image:
     """The largest window of ``aspect`` (width / height), each side scaled by ``share``, placed at

@@ -20,6 +20,7 @@ from imgreview.scan.variants import (
     ROUTES,
     centre_window,
     dct_low,
+    dihedral_pixels,
     pack_routes,
     phash_bits,
     rotated_window,
@@ -68,6 +69,13 @@ def test_dihedral_route_is_the_phash_of_the_transformed_picture(route: str) -> N
     direct = _bits(img.transpose(PIL_OF[route]))
     assert int((routes[route] != direct).sum()) <= 3
     assert int((_bits(img) != direct).sum()) > 10  # the route matters: the plain hash would not match
+
+
+@pytest.mark.parametrize("route", sorted(DIHEDRAL))
+def test_dihedral_pixels_are_the_transformed_picture(route: str) -> None:
+    grey = np.asarray(scene(13, (47, 30)).convert("L"))
+    expected = np.asarray(Image.fromarray(grey).transpose(PIL_OF[route]))
+    assert np.array_equal(dihedral_pixels(grey, *DIHEDRAL[route]), expected)
 
 
 def test_centre_square_route_finds_a_square_crop() -> None:
