@@ -68,23 +68,23 @@ def make_session(folder: Path, groups: int, images: int, real: list[Path]) -> Se
         n = int(rng.integers(2, 6))
         members = []
         for k in range(n):
-            src = real[(gi * 5 + k) % len(real)]
             members.append(Member(
-                path=str(src) if k == 0 else f"{root}/split{k}/label{gi % 50}/file{gi:05d}_{k}.jpg",
+                path=f"{root}/split{k}/label{gi % 50}/file{gi:05d}_{k}.jpg",
                 digest=f"{gi:08x}{k:024x}", distance=int(rng.integers(0, 10)) if k else 0,
                 size=int(rng.integers(20_000, 900_000)), width=640, height=480, format="JPEG", mode="RGB",
                 mtime=1.7e9 + gi, root=root, label=f"label{gi % 50}", split=("train", "val", "test")[k % 3]))
         members_total += n
         result_groups.append(Group(f"g{gi:06d}", "exact" if gi % 3 == 0 else "near", 8, members[0].path, members,
                                    label_conflict=gi % 97 == 0, split_leak=gi % 89 == 0))
-    # real files behind every member path: link the synthetic names to the real JPEGs
+    # real files behind every member path: link the synthetic names to the real JPEGs. Every path is
+    # in one group only, as in a scan's result (a file belongs to at most one group): the journal's
+    # decisions touch the 2,000 decided groups and no others
     for g in result_groups:
         for k, m in enumerate(g.members):
-            if k:
-                p = Path(m.path)
-                p.parent.mkdir(parents=True, exist_ok=True)
-                if not p.exists():
-                    p.symlink_to(real[(int(g.id[1:]) * 5 + k) % len(real)])
+            p = Path(m.path)
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if not p.exists():
+                p.symlink_to(real[(int(g.id[1:]) * 5 + k) % len(real)])
     result = ScanResult(roots=[root], settings={}, stats={"images": images, "files": images}, groups=result_groups,
                         errors=[])
     session = Session(folder / ".imgreview")

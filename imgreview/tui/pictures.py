@@ -16,8 +16,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageEnhance
-from rich.color import Color, ColorSystem
+from rich.color import Color, ColorSystem, ColorType
+from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
@@ -80,6 +82,9 @@ COLOR_SYSTEMS = {"truecolor": ColorSystem.TRUECOLOR, "256": ColorSystem.EIGHT_BI
 def render_halfcell(image: Image.Image, cols: int, rows: int, color_system: str | None = None) -> Rendered:
     """Two pixels per cell: the upper one as foreground of ``▀``, the lower one as background.
 
+    The cells are grouped with numpy (one style per distinct pair of colours, one segment per run of
+    equal cells in a row), so the Python work is per distinct colour and per run, not per cell.
+
     With ``color_system`` each cell style's terminal codes are worked out here, in the worker
     thread, and kept on the style (``Style._ansi``, the cache Textual's own
     :meth:`~textual.strip.Strip.render_style` fills on first use): otherwise the UI thread computes
@@ -88,28 +93,32 @@ def render_halfcell(image: Image.Image, cols: int, rows: int, color_system: str 
     """
     w, h = fit(image.size, (cols, rows * 2))
     h += h % 2
-    small = image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
-    data = small.tobytes()
-    styles: dict[tuple[int, int], Style] = {}
+    small = np.asarray(image.convert("RGB").resize((w, h), Image.Resampling.BILINEAR), dtype=np.uint32)
+    rgb = (small[..., 0] << 16) | (small[..., 1] << 8) | small[..., 2]  # one 24-bit colour per pixel
+    pairs = (rgb[0::2].astype(np.uint64) << np.uint64(24)) | rgb[1::2]  # (upper, lower) per cell
+    keys, cell_style = np.unique(pairs, return_inverse=True)
+    cell_style = cell_style.reshape(pairs.shape)
+    truecolor = ColorType.TRUECOLOR
+    colours = {c: Color(f"#{c:06x}", truecolor, None, ColorTriplet(c >> 16, (c >> 8) & 0xFF, c & 0xFF))
+               for c in np.unique(rgb).tolist()}  # the same Color as Color.from_rgb makes
+    styles = [Style.from_color(colours[k >> 24], colours[k & 0xFFFFFF]) for k in keys.tolist()]
     strips = []
-    stride = w * 3
-    for y in range(0, h, 2):
-        top = data[y * stride:(y + 1) * stride]
-        bottom = data[(y + 1) * stride:(y + 2) * stride]
-        segments = []
-        for x in range(0, stride, 3):
-            key = (int.from_bytes(top[x:x + 3], "big"), int.from_bytes(bottom[x:x + 3], "big"))
-            style = styles.get(key)
-            if style is None:
-                style = styles[key] = Style.from_color(
-                    Color.from_rgb(top[x], top[x + 1], top[x + 2]),
-                    Color.from_rgb(bottom[x], bottom[x + 1], bottom[x + 2]))
-            segments.append(Segment("▀", style))
-        strips.append(Strip(Segment.simplify(segments), w))
+    for row in cell_style:
+        starts = [0, *(np.flatnonzero(row[1:] != row[:-1]) + 1).tolist()]
+        ends = [*starts[1:], w]
+        first = row[starts].tolist()
+        strips.append(Strip([Segment("▀" * (b - a), styles[i]) for a, b, i in zip(starts, ends, first, strict=True)],
+                            w))
     system = COLOR_SYSTEMS.get(color_system or "")
-    if system is not None:
-        for style in styles.values():
-            Strip.render_ansi(style, system)
+    if system is ColorSystem.TRUECOLOR:  # no downgrade: the SGR text of a truecolor pair, as Rich writes it
+        for style, k in zip(styles, keys.tolist(), strict=True):
+            t, b = k >> 24, k & 0xFFFFFF
+            style._ansi = f"38;2;{t >> 16};{(t >> 8) & 0xFF};{t & 0xFF};48;2;{b >> 16};{(b >> 8) & 0xFF};{b & 0xFF}"
+    elif system is not None:
+        for style in styles:
+            # set here too: on a hit of render_ansi's cache (an equal style of an earlier picture) it
+            # returns the codes without storing them on this style
+            style._ansi = Strip.render_ansi(style, system)
     return Rendered(w, len(strips), strips=tuple(strips))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App
@@ -26,6 +27,9 @@ class TriageApp(App[None]):
                  start_label: str | None = None) -> None:
         super().__init__()
         self.state = state
+        # half-cell tiles carry their terminal codes, made in the workers for this console (as the
+        # review's cards do): the UI thread does not work out ~4 000 new cell styles' codes per page
+        canvas = replace(canvas, color_system=self.console.color_system)
         self.canvas = canvas
         self.read_only = read_only
         self.thumbs = thumbs or ThumbnailCache(capacity=512, workers=3, canvas=canvas)

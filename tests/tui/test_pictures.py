@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -132,3 +133,26 @@ def test_halfcell_cells_carry_the_terminal_codes_textual_would_write(system: str
     fresh_text = [Strip.render_style(Style(color=s.style.color, bgcolor=s.style.bgcolor), s.text,
                                      COLOR_SYSTEMS[system]) for s in segments[:50]]
     assert console_text == fresh_text
+
+
+def test_halfcell_cells_are_the_upper_and_lower_pixels_with_equal_neighbours_merged() -> None:
+    """Against a per-cell reference: every cell is ``▀`` in the upper pixel's colour on the lower one's,
+    and a run of equal cells in a row is one segment (what Segment.simplify would make)."""
+    from PIL import Image as PILImage
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 4, (12, 16, 3), dtype=np.uint8) * 80  # few colours: runs of equal cells
+    pixels[:, 5:11] = (30, 60, 90)  # a flat band
+    im = PILImage.fromarray(pixels, "RGB")
+    r = render_halfcell(im, 16, 6)  # 16 x 12 pixels: no scaling
+    assert (r.cols, r.rows) == (16, 6)
+    for y, strip in enumerate(r.strips):
+        cells = []
+        for seg in strip:
+            assert seg.text == "▀" * len(seg.text)
+            cells += [(seg.style.color.triplet, seg.style.bgcolor.triplet)] * len(seg.text)  # type: ignore[union-attr]
+        assert cells == [(tuple(int(v) for v in pixels[2 * y, x]), tuple(int(v) for v in pixels[2 * y + 1, x]))
+                         for x in range(16)]
+        segs = list(strip)
+        assert all(a.style != b.style for a, b in itertools.pairwise(segs))  # equal neighbours merged
+        assert len(segs) < 16  # the flat band is one run

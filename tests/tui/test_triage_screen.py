@@ -262,6 +262,32 @@ async def test_tiles_show_their_pictures_once_rendered(triage) -> None:  # type:
         assert "▀" in text and "…" not in text
 
 
+async def test_tile_pictures_carry_their_terminal_codes_from_the_workers(triage, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The tiles' half-cell cells come with their SGR codes for the app's terminal (worked out in the
+    thumbnail workers), the same codes Textual would write: the UI thread computes none per page."""
+    from rich.color import ColorSystem
+    from textual.strip import Strip
+
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    make, _ = triage
+    app = make()
+    assert app.canvas.color_system == app.console.color_system == "truecolor"
+    async with app.run_test(size=SIZE) as pilot:
+        s = screen_of(app)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if all(s.grid.pictures.get(k) is not None for k in range(6)):
+                break
+        pictures = [s.grid.pictures[k] for k in range(6)]
+    styles = [seg.style for r in pictures if r is not None for strip in r.strips for seg in strip if seg.style]
+    assert styles and all(st._ansi for st in styles)
+    for st in styles[:50]:
+        ready = st._ansi
+        st._ansi = None
+        Strip.render_ansi.cache_clear()
+        assert Strip.render_ansi(st, ColorSystem.TRUECOLOR) == ready
+
+
 async def test_sixel_tiles_draw_one_picture_each_inside_their_tile(triage) -> None:  # type: ignore[no-untyped-def]
     make, _ = triage
     app = make(graphics="sixel")

@@ -171,6 +171,60 @@ async def test_pictures_are_rendered_off_the_ui_thread_and_prefetched(review) ->
         assert r.pictures_loaded  # on screen with its pictures at once
 
 
+async def test_the_first_group_renders_at_its_laid_out_size_before_anything_else(review, monkeypatch) -> None:
+    """Start-up: the first group's files are decoded while Textual starts, its pictures are rendered
+    only once the grid has its size (never for a grid of no size), and the next groups' pictures and
+    the picture-based suggestion are asked for only after the first group's pictures are on screen."""
+    from imgreview.tui.thumbs import ThumbnailCache
+
+    events: list[tuple[str, str, tuple[int, int] | None]] = []
+    real_request = ThumbnailCache.request_member
+    real_prefetch = ThumbnailCache.prefetch
+    real_submit = ThumbnailCache.submit
+    app_box: dict[str, object] = {}
+
+    def request_member(self, path, digest, cols, rows, dim=False, **kw):  # type: ignore[no-untyped-def]
+        loaded = app_box["app"].review.pictures_loaded if "app" in app_box else None  # type: ignore[attr-defined]
+        events.append(("picture", path, (cols, rows), loaded))
+        return real_request(self, path, digest, cols, rows, dim, **kw)
+
+    def prefetch(self, items, size=480):  # type: ignore[no-untyped-def]
+        items = list(items)
+        events.extend(("decode", p, None, None) for p, _ in items)
+        return real_prefetch(self, items, size)
+
+    def submit(self, fn):  # type: ignore[no-untyped-def]
+        loaded = app_box["app"].review.pictures_loaded if "app" in app_box else None  # type: ignore[attr-defined]
+        events.append(("job", "", None, loaded))
+        return real_submit(self, fn)
+
+    monkeypatch.setattr(ThumbnailCache, "request_member", request_member)
+    monkeypatch.setattr(ThumbnailCache, "prefetch", prefetch)
+    monkeypatch.setattr(ThumbnailCache, "submit", submit)
+    app = review()
+    first = [m.path for m in review.result.groups[2].members]  # g-conf comes first
+    assert [e[1] for e in events] == first and all(e[0] == "decode" for e in events)  # before the app runs
+    app_box["app"] = app
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        r = app.review
+        box = r._box(r.current)
+        for _ in range(100):
+            if any(e[0] == "job" for e in events):
+                break
+            await asyncio.sleep(0.02)
+        await settle(pilot)
+    asked = [e for e in events if e[0] == "picture"]
+    assert asked and all(e[2] not in ((0, 0), (1, 1)) for e in asked)  # never for a grid of no size
+    own = [k for k, e in enumerate(asked) if e[1] in first]
+    others = [k for k, e in enumerate(asked) if e[1] not in first]
+    assert own and others and max(own[:len(first)]) < min(others)
+    assert all(e[2] == box for e in asked if e[1] in first)
+    assert all(e[3] for e in asked[min(others):] if e[1] not in first)  # the first group's were on screen
+    jobs = [e for e in events if e[0] == "job"]
+    assert jobs and jobs[0][3]  # the suggestion with pictures waited for the pictures too
+
+
 async def test_the_suggestion_from_pictures_is_made_in_a_worker_and_redraws_the_star(review, monkeypatch) -> None:
     """The medoid/black-corner/border checks decode nothing on the UI thread; when they change the
     star (here: the brightest copy's border), the cards are redrawn with the new one."""

@@ -63,6 +63,17 @@ class ReviewScreen(Screen[None]):
         self._list_wanted: bool | None = None  # None: automatic (hidden when narrow)
         self._pending: set[tuple[int, int, bool]] = set()
         self._suggesting: set[int] = set()  # groups whose picture-based suggestion a worker is making
+        self._shown_size: tuple[int, int] | None = None  # the grid's size when the pictures were asked for
+        self._after_pictures: int | None = None  # the group whose follow-up work waits for its pictures
+        if start_group is None:
+            start_group = state.first_undecided()
+        if start_group is None and len(state):
+            start_group = 0
+        self._start_group = start_group
+        if start_group is not None and canvas.pictures:
+            # the first group's files are decoded while Textual starts (decoding releases the GIL):
+            # which picture size they need is only known once the screen is laid out
+            thumbs.prefetch((m.path, m.digest) for m in state.groups[start_group].members)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -85,12 +96,7 @@ class ReviewScreen(Screen[None]):
     def on_mount(self) -> None:
         self.group_list.show(self.order)
         self._fit_list(self.app.size.width)
-        start = self._start_group
-        if start is None:
-            start = self.state.first_undecided()
-        if start is None and len(self.state):
-            start = 0
-        self.show_group(start)
+        self.show_group(self._start_group)
         for note in self.notes:
             self.notify(note, severity="warning", timeout=8)
         ready = os.environ.get(READY_ENV)
@@ -111,8 +117,14 @@ class ReviewScreen(Screen[None]):
             self.call_after_refresh(self._reshow)
 
     def _reshow(self) -> None:
-        if self.current is not None:
+        """Show the group again for the grid's new size (nothing to do when its size did not change)."""
+        if self.current is not None and self._grid_size() != self._shown_size:
             self.show_group(self.current, self.member)
+
+    def _grid_size(self) -> tuple[int, int] | None:
+        """The card grid's size in cells; None before the screen is laid out (no picture size is known)."""
+        size = self.grid.size
+        return (size.width, size.height) if size.width and size.height else None
 
     def _fit_list(self, width: int) -> None:
         wanted = self._list_wanted if self._list_wanted is not None else width >= NARROW
@@ -234,22 +246,40 @@ class ReviewScreen(Screen[None]):
                 self.update_progress()
                 return
             g = self.state.groups[gi]
-            self.thumbs.restart_wanted()  # queued pictures of groups left behind are skipped
             cards = self.cards_of(gi)
             if member is None:
                 best = next((c.index for c in cards if c.suggested), None)
                 member = best if best is not None else next(
                     (c.index for c in cards if c.action in ("undecided", "stale")), 0)
-            cols, rows = self._box(gi)
-            pictures = {c.index: self._picture(gi, c, cols, rows) for c in cards}
+            # before the first layout the grid has no size: the pictures are asked for when it has one
+            # (on_resize), not rendered now for a size nobody sees
+            self._shown_size = self._grid_size()
+            pictures: dict[int, Rendered | None] = {}
+            if self._shown_size is not None:
+                self.thumbs.restart_wanted()  # queued pictures of groups left behind are skipped
+                cols, rows = self._box(gi)
+                pictures = {c.index: self._picture(gi, c, cols, rows) for c in cards}
             grid.show(cards, member, aspect_of(g), pictures)
             self.query_one("#group-title", TextLine).update(self.title_text(gi))
             self.group_list.mark_current(gi)
             self.update_progress()
+        if self._shown_size is None:
+            return
+        # what follows the group's own pictures (the suggestion made with its pictures, the next groups'
+        # pictures) starts once they are on screen: worker threads hold the GIL while they render, and
+        # neither this repaint nor the pictures in it should wait for them
+        self._after_pictures = gi
+        if self.pictures_loaded:
+            self.call_after_refresh(self._follow_up, gi)
+
+    def _follow_up(self, gi: int) -> None:
+        """The group on screen has its pictures: make its suggestion with them, then render the next
+        groups' pictures (in the workers)."""
+        if self._after_pictures != gi:
+            return
+        self._after_pictures = None
         self._suggest_with_pictures(gi)
-        # the next groups' pictures are rendered after this repaint: worker threads hold the GIL
-        # while they render, and the repaint should not wait for them
-        self.call_after_refresh(self.prefetch_after, gi)
+        self.prefetch_after(gi)
 
     def _picture(self, gi: int, card: Card, cols: int, rows: int) -> Rendered | None:
         """The rendered picture when cached; else None now, and the grid gets it when it is ready."""
@@ -276,11 +306,16 @@ class ReviewScreen(Screen[None]):
     def _ready(self, future: Future[Rendered], gi: int, index: int, dim: bool) -> None:
         """A picture finished rendering (worker thread): hand it to the UI thread."""
         if future.cancelled() or future.exception() is not None:
+            # a picture that will not come (skipped, failed) holds back nothing that follows it
+            self._call_on_ui(self._follow_up, gi)
             return
+        self._call_on_ui(self._arrived, gi, index, dim, future.result())
+
+    def _call_on_ui(self, fn: Callable[..., object], *args: object) -> None:
         try:
-            self.app.call_from_thread(self._arrived, gi, index, dim, future.result())
+            self.app.call_from_thread(fn, *args)
         except RuntimeError:  # already the UI thread (the picture was done at once), or the app is gone
-            self.call_later(self._arrived, gi, index, dim, future.result())
+            self.call_later(fn, *args)
 
     def _arrived(self, gi: int, index: int, dim: bool, rendered: Rendered) -> None:
         if gi != self.current:
@@ -289,6 +324,11 @@ class ReviewScreen(Screen[None]):
             grid = self.grid
         except NoMatches:  # the review is closing: its widgets are gone
             return
+        self._place(grid, index, dim, rendered)
+        if self._after_pictures == gi and self.pictures_loaded:
+            self.call_after_refresh(self._follow_up, gi)
+
+    def _place(self, grid: CardGrid, index: int, dim: bool, rendered: Rendered) -> None:
         card = next((c for c in grid.cards if c.index == index), None)
         if card is None or (card.action == "delete") != dim:
             return
