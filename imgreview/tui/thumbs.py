@@ -24,6 +24,7 @@ CARD_PIXELS = 480  # longest side of a card thumbnail
 ZOOM_PIXELS = 1600  # longest side for the zoom, flip and difference screens
 
 Key = tuple[str, str, int]
+HOLD_LIMIT = 0.25  # seconds a render waits at most for the UI thread's repaint (see ThumbnailCache.hold)
 
 
 def make_thumbnail(path: str, max_side: int, facts: dict[str, Any] | None = None) -> Image.Image:
@@ -73,6 +74,10 @@ class ThumbnailCache:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgreview-thumb")
         self._wanted: set[Hashable] | None = None  # None: render everything asked for
+        # cleared while the UI thread repaints (see hold): renders not started yet wait for it, so the
+        # workers do not take the GIL from the repaint; never longer than HOLD_LIMIT
+        self._ui_idle = threading.Event()
+        self._ui_idle.set()
         self.errors: dict[str, str] = {}
         self.qualities: dict[str, int] = {}
         self.loads = 0  # thumbnails decoded (for the benchmark)
@@ -190,8 +195,22 @@ class ThumbnailCache:
                        size: int = CARD_PIXELS) -> Rendered | None:
         return self.picture(self.member_key(path, digest, cols, rows, dim, size))
 
+    def hold(self) -> None:
+        """The UI thread is about to repaint: renders that have not started wait until :meth:`release`
+        (or HOLD_LIMIT seconds), so worker threads do not compete with the repaint for the GIL."""
+        self._ui_idle.clear()
+
+    def release(self) -> None:
+        self._ui_idle.set()
+
+    @property
+    def held(self) -> bool:
+        """Renders are waiting for a repaint (see :meth:`hold`)."""
+        return not self._ui_idle.is_set()
+
     def _render(self, key: Hashable, source: Callable[[], Image.Image], cols: int, rows: int,
                 dim: bool) -> Rendered:
+        self._ui_idle.wait(HOLD_LIMIT)
         with self._lock:
             if self._wanted is not None and key not in self._wanted:
                 self._picture_pending.pop(key, None)
@@ -210,4 +229,5 @@ class ThumbnailCache:
         return rendered
 
     def close(self) -> None:
+        self.release()
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -358,3 +358,24 @@ def test_thumbnail_cache_is_bounded_and_survives_broken_files(tmp_path: Path) ->
     finally:
         cache.close()
     assert make_thumbnail(str(paths[0]), 50).size == (50, 25)
+
+
+def test_renders_wait_for_a_repaint_but_never_starve(tmp_path: Path) -> None:
+    """While the UI thread repaints (hold) renders not started yet wait; release lets them go at once,
+    and a hold nobody releases delays them by HOLD_LIMIT at most (the prefetch never starves)."""
+    import imgreview.tui.thumbs as thumbs_module
+
+    paths = [save(scene(k, (200, 100)), tmp_path / f"{k}.png") for k in range(3)]
+    cache = ThumbnailCache(workers=1)
+    try:
+        cache.hold()
+        first = cache.request_member(str(paths[0]), "d0", 20, 8)
+        with pytest.raises(TimeoutError):
+            first.result(thumbs_module.HOLD_LIMIT / 5)  # waiting for the repaint
+        cache.release()
+        assert first.result(10).strips
+        cache.hold()  # never released: the renders go on after HOLD_LIMIT each
+        later = [cache.request_member(str(p), f"d{k}", 20, 8) for k, p in enumerate(paths[1:], 1)]
+        assert all(f.result(10).strips for f in later)
+    finally:
+        cache.close()

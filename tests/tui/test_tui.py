@@ -214,6 +214,10 @@ async def test_the_first_group_renders_at_its_laid_out_size_before_anything_else
                 break
             await asyncio.sleep(0.02)
         await settle(pilot)
+        assert not app.thumbs.held  # every repaint released the renders it held back
+        await pilot.press("j")
+        await settle(pilot)
+        assert not app.thumbs.held
     asked = [e for e in events if e[0] == "picture"]
     assert asked and all(e[2] not in ((0, 0), (1, 1)) for e in asked)  # never for a grid of no size
     own = [k for k, e in enumerate(asked) if e[1] in first]

@@ -237,6 +237,9 @@ class ReviewScreen(Screen[None]):
         """Put group ``gi`` on screen (one repaint) with ``member`` (default: the ★, else the first) focused."""
         self.current = gi
         grid = self.grid
+        # renders not started yet wait for this repaint (the workers would hold the GIL during it)
+        self.thumbs.hold()
+        self.call_after_refresh(self.thumbs.release)
         with self.app.batch_update():
             if gi is None:
                 grid.empty_text = ("No duplicate groups here: nothing to review." if not len(self.state)
