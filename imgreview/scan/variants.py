@@ -28,6 +28,7 @@ Every candidate a query hash finds is verified by the local-feature stage (:mod:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -79,11 +80,14 @@ TRIM_MIN = 0.03  # trim only when at least 3 % of a side would go
 ASPECT_TOLERANCE = 0.08
 
 
+@functools.lru_cache(maxsize=8)
 def dct_rows(side: int, size: int) -> np.ndarray:
-    """The first ``size`` rows of the unnormalised DCT-II of length ``side`` (scipy.fftpack's)."""
+    """The first ``size`` rows of the unnormalised DCT-II of length ``side`` (scipy.fftpack's; read-only, cached)."""
     k = np.arange(size, dtype=np.float64)[:, None]
     n = np.arange(side, dtype=np.float64)[None, :]
-    return np.asarray(2.0 * np.cos(np.pi * k * (2.0 * n + 1.0) / (2.0 * side)))
+    rows = np.asarray(2.0 * np.cos(np.pi * k * (2.0 * n + 1.0) / (2.0 * side)))
+    rows.flags.writeable = False
+    return rows
 
 
 def dct_low(grey: Image.Image, size: int) -> np.ndarray:
@@ -162,17 +166,18 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     g = grey.astype(np.int16)
 
     def run(lines: np.ndarray) -> int:
-        colour = int(np.median(lines[0]))
-        share = (np.abs(lines - colour) <= TRIM_TOLERANCE).mean(axis=1)
-        strict = share >= TRIM_STRICT
-        if not strict[0]:
-            return 0
         # A bar is mostly empty rows with some rows of text (or a logo) in it: trim up to the last
         # empty row within the outer TRIM_REACH of the side while empty rows stay the majority,
         # so a bar's text does not stop the trim, and a subject on a plain backdrop (a portrait,
-        # a product on white) or a dark picture next to a dark bar is not eaten into.
-        reach = max(1, int(len(strict) * TRIM_REACH))
-        empty = np.flatnonzero(strict[:reach])
+        # a product on white) or a dark picture next to a dark bar is not eaten into. Only those
+        # outer rows are looked at.
+        colour = int(np.median(lines[0]))
+        reach = max(1, int(len(lines) * TRIM_REACH))
+        share = (np.abs(lines[:reach] - colour) <= TRIM_TOLERANCE).mean(axis=1)
+        strict = share >= TRIM_STRICT
+        if not strict[0]:
+            return 0
+        empty = np.flatnonzero(strict)
         majority = (np.arange(len(empty)) + 1) / (empty + 1) >= TRIM_MAJORITY
         return int(empty[np.flatnonzero(majority)[-1]]) + 1
     top = run(g)
@@ -205,14 +210,27 @@ _LANCZOS_TABLE = np.sinc(_LANCZOS_X) * np.sinc(_LANCZOS_X / 3.0)
 def _lanczos_rows(n_in: int, spans: np.ndarray, n_out: int) -> np.ndarray:
     """``(len(spans), n_out, n_in)`` weights resampling the pixels ``lo..hi`` of a line (one span per
     row of ``spans``) to ``n_out`` with Lanczos-3, as Pillow's ``resize(..., box=)`` does (the filter
-    widened by the reduction factor; the kernel read from a table)."""
+    widened by the reduction factor; the kernel read from a table).
+
+    Only the band of input pixels under each output pixel's kernel is evaluated (a few of the
+    line's pixels: the rest weigh zero), then placed into the full rows, which are normalised as a
+    whole: the same numbers, element by element and in the row sums, as evaluating every input
+    pixel (``tests/unit/test_detect.py``), at a fraction of the work.
+    """
     lo, hi = spans[:, 0:1], spans[:, 1:2]
     scale = np.maximum(1e-6, (hi - lo) / n_out)
     support = np.maximum(scale, 1.0)
     centres = lo + (np.arange(n_out)[None, :] + 0.5) * scale  # (W, n_out)
-    x = ((np.arange(n_in) + 0.5)[None, None, :] - centres[:, :, None]) / support[:, :, None]
+    # The kernel is nonzero for |i + 0.5 - centre| < 3·support: a band of at most 6·support + 1 pixels.
+    band = min(n_in, math.ceil(6.0 * float(support.max())) + 4)
+    first = np.clip(np.floor(centres - 3.0 * support - 0.5).astype(np.intp) - 1, 0, n_in - band)
+    cols = first[:, :, None] + np.arange(band)[None, None, :]  # (W, n_out, band), inside 0..n_in-1
+    x = ((cols + 0.5) - centres[:, :, None]) / support[:, :, None]
     idx = np.clip(np.rint((x + 3.0) * ((_LANCZOS_STEPS - 1) / 6.0)), 0, _LANCZOS_STEPS - 1).astype(np.intp)
-    wts = np.where(np.abs(x) < 3.0, _LANCZOS_TABLE[idx], 0.0)
+    near = np.where(np.abs(x) < 3.0, _LANCZOS_TABLE[idx], 0.0)
+    wts = np.zeros((len(spans), n_out, n_in), dtype=np.float64)
+    rows = np.arange(len(spans) * n_out, dtype=np.intp).reshape(len(spans), n_out, 1) * n_in
+    wts.reshape(-1)[(rows + cols).reshape(-1)] = near.reshape(-1)
     total = wts.sum(axis=2, keepdims=True)
     return np.asarray(wts / np.where(np.abs(total) < 1e-12, 1.0, total))
 
@@ -243,9 +261,9 @@ def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.
     """The plain pHash bits and the query bits of every route that applies to this picture."""
     grey = rgb.convert("L")
     low = dct_low(grey, size)
-    out: dict[str, np.ndarray] = {}
-    for name, (t, fh, fv) in DIHEDRAL.items():
-        out[name] = phash_bits(dihedral_low(low, t, fh, fv))
+    # The plain block and its six dihedral variants, each thresholded at its own median in one call.
+    dihedral = _bits_of(np.stack([low, *(dihedral_low(low, t, fh, fv) for t, fh, fv in DIHEDRAL.values())]))
+    out: dict[str, np.ndarray] = dict(zip(DIHEDRAL, dihedral[1:], strict=True))
     w, h = grey.size
     pixels = np.asarray(grey)
     # Windows are resampled from a copy at WINDOW_SIDE pixels (the hash needs 32 of them across).
@@ -281,7 +299,7 @@ def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.
         turned = np.asarray(rotated_window(small, degrees))
         rh, rw = turned.shape
         out[name] = _bits_of(windows_low(turned, [(0.0, 0.0, float(rw), float(rh))], size))[0]
-    return phash_bits(low), out
+    return dihedral[0], out
 
 
 def pack_routes(routes: dict[str, np.ndarray], nbytes: int) -> bytes:
