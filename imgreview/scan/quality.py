@@ -155,7 +155,8 @@ def _laplacian(grey: np.ndarray) -> np.ndarray:
 
 _COLOUR_BIN = np.minimum(2, np.arange(256) * 3 // 256)  # floor(level / 256 · 3): 3 bins per channel
 _COLOUR_INDEX = (_COLOUR_BIN * 9, _COLOUR_BIN * 3, _COLOUR_BIN)
-_EDGE_BINS = (4, 16, 48)  # gradient magnitude bins: [0, 4), [4, 16), [16, 48), [48, ∞)
+_EDGE_BINS = (4, 16, 48)
+_PI32 = np.float32(math.pi)  # gradient magnitude bins: [0, 4), [4, 16), [16, 48), [48, ∞)
 
 
 def _features(planes: np.ndarray, grey: np.ndarray, bright: np.ndarray, s: Stats) -> np.ndarray:
@@ -166,7 +167,10 @@ def _features(planes: np.ndarray, grey: np.ndarray, bright: np.ndarray, s: Stats
     colour = np.sqrt(np.bincount(idx, minlength=27) / max(1, idx.size))
     gy, gx = np.gradient(grey) if min(grey.shape) >= 2 else (np.zeros_like(grey), np.zeros_like(grey))
     mag = np.hypot(gx, gy)
-    ang = (np.arctan2(gy, gx) % math.pi) / math.pi * 8
+    theta = np.arctan2(gy, gx)  # theta mod π as np.remainder gives it (π itself to 0), without its division
+    theta[theta == _PI32] = 0.0
+    np.add(theta, _PI32, out=theta, where=theta < 0)
+    ang = theta / math.pi * 8
     orient = np.bincount(np.clip(ang.astype(np.int64), 0, 7).ravel(), weights=mag.ravel(), minlength=8)
     total = orient.sum()
     orient = np.sqrt(orient / total) if total > 0 else orient

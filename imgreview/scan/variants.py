@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -163,27 +164,29 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     h, w = grey.shape
     if h < 8 or w < 8:
         return None
-    g = grey.astype(np.int16)
+    g = np.asarray(grey, dtype=np.uint8)
 
-    def run(lines: np.ndarray) -> int:
-        # A bar is mostly empty rows with some rows of text (or a logo) in it: trim up to the last
-        # empty row within the outer TRIM_REACH of the side while empty rows stay the majority,
-        # so a bar's text does not stop the trim, and a subject on a plain backdrop (a portrait,
-        # a product on white) or a dark picture next to a dark bar is not eaten into. Only those
-        # outer rows are looked at.
-        colour = int(np.median(lines[0]))
-        reach = max(1, int(len(lines) * TRIM_REACH))
-        share = (np.abs(lines[:reach] - colour) <= TRIM_TOLERANCE).mean(axis=1)
-        strict = share >= TRIM_STRICT
+    def run(outer: np.ndarray, axis: int, n: int) -> int:
+        # ``outer``: the outer TRIM_REACH of the side's lines (rows for axis 1, columns for axis 0),
+        # the outermost first. A bar is mostly empty rows with some rows of text (or a logo) in it:
+        # trim up to the last empty row within them while empty rows stay the majority, so a bar's
+        # text does not stop the trim, and a subject on a plain backdrop (a portrait, a product on
+        # white) or a dark picture next to a dark bar is not eaten into.
+        first = outer[0] if axis == 1 else outer[:, 0]
+        part = np.partition(first, ((n - 1) // 2, n // 2))
+        colour = int((int(part[(n - 1) // 2]) + int(part[n // 2])) / 2)  # int(np.median(first))
+        near = (outer >= colour - TRIM_TOLERANCE) & (outer <= colour + TRIM_TOLERANCE)  # |v - colour| <= tol
+        strict = np.count_nonzero(near, axis=axis) / n >= TRIM_STRICT
         if not strict[0]:
             return 0
         empty = np.flatnonzero(strict)
         majority = (np.arange(len(empty)) + 1) / (empty + 1) >= TRIM_MAJORITY
         return int(empty[np.flatnonzero(majority)[-1]]) + 1
-    top = run(g)
-    bottom = h - run(g[::-1])
-    left = run(g.T)
-    right = w - run(g.T[::-1])
+    reach_h, reach_w = max(1, int(h * TRIM_REACH)), max(1, int(w * TRIM_REACH))
+    top = run(g[:reach_h], 1, w)
+    bottom = h - run(g[::-1][:reach_h], 1, w)
+    left = run(g[:, :reach_w], 0, h)
+    right = w - run(g[:, ::-1][:, :reach_w], 0, h)
     if bottom - top < 0.1 * h or right - left < 0.1 * w:
         return None  # almost all border: a flat or framed-nothing picture, nothing meaningful inside
     if max(top, h - bottom) < TRIM_MIN * h and max(left, w - right) < TRIM_MIN * w:
@@ -235,26 +238,66 @@ def _lanczos_rows(n_in: int, spans: np.ndarray, n_out: int) -> np.ndarray:
     return np.asarray(wts / np.where(np.abs(total) < 1e-12, 1.0, total))
 
 
-def windows_low(grey: np.ndarray, boxes: list[Box], size: int) -> np.ndarray:
-    """pHash DCT blocks ``(len(boxes), size, size)`` of windows of ``grey``, without cropping or resizing:
-    resampling and DCT are linear, so each block is ``(D·Ry) · grey · (D·Rx)ᵀ``, all windows in
-    one batched product. Close to :func:`dct_low` of the cropped window (a bit or two differ)."""
-    h, w = grey.shape
+def window_maps(h: int, w: int, boxes: Sequence[Box], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(D·Ry, D·Rx)``: the row and column maps ``(len(boxes), size, h)`` and ``(len(boxes), size, w)``
+    that take an h×w picture to the pHash DCT blocks of its windows (see :func:`windows_low`)."""
     side = size * 4
     d = dct_rows(side, size)
     spans = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    ay = np.matmul(d, _lanczos_rows(h, spans[:, [1, 3]], side))  # (W, size, h)
-    ax = np.matmul(d, _lanczos_rows(w, spans[:, [0, 2]], side))  # (W, size, w)
+    ay = np.matmul(d, _lanczos_rows(h, spans[:, [1, 3]], side))
+    ax = np.matmul(d, _lanczos_rows(w, spans[:, [0, 2]], side))
+    return ay, ax
+
+
+@functools.lru_cache(maxsize=64)
+def shared_window_maps(h: int, w: int, boxes: tuple[Box, ...], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`window_maps` of windows that depend only on the picture's size (the aspect and grid
+    windows, the whole of a turned copy), kept for the next picture of the same size (read-only)."""
+    ay, ax = window_maps(h, w, boxes, size)
+    ay.flags.writeable = False
+    ax.flags.writeable = False
+    return ay, ax
+
+
+def windows_low(grey: np.ndarray, boxes: Sequence[Box], size: int,
+                maps: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """pHash DCT blocks ``(len(boxes), size, size)`` of windows of ``grey``, without cropping or resizing:
+    resampling and DCT are linear, so each block is ``(D·Ry) · grey · (D·Rx)ᵀ``, all windows in
+    one batched product (``maps``: the boxes' :func:`window_maps`, if at hand). Close to
+    :func:`dct_low` of the cropped window (a bit or two differ)."""
+    h, w = grey.shape
+    ay, ax = maps if maps is not None else window_maps(h, w, boxes, size)
     return np.asarray(np.matmul(np.matmul(ay, grey.astype(np.float64)), ax.transpose(0, 2, 1)))
 
 
 def _bits_of(lows: np.ndarray) -> np.ndarray:
+    """Each block thresholded at its own median (``np.median``'s value: the mean of the middle two)."""
     flat = lows.reshape(len(lows), -1)
-    return np.asarray(flat > np.median(flat, axis=1, keepdims=True))
+    n = flat.shape[1]
+    if n % 2:
+        return np.asarray(flat > np.partition(flat, n // 2, axis=1)[:, n // 2:n // 2 + 1])
+    part = np.partition(flat, (n // 2 - 1, n // 2), axis=1)
+    return np.asarray(flat > (part[:, n // 2 - 1:n // 2] + part[:, n // 2:n // 2 + 1]) / 2.0)
 
 
 ROTATION_SIDE = 96  # the picture is turned at this size: the hash needs 32 pixels
 WINDOW_SIDE = 80
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_windows(w: int, h: int) -> tuple[tuple[str, ...], tuple[Box, ...]]:
+    """Names and boxes of the windows that depend only on the picture's size: the aspect windows that
+    apply to it and the grid windows."""
+    names: list[str] = []
+    boxes: list[Box] = []
+    for name, (aspect, share) in ASPECT_WINDOWS.items():
+        if abs(w / h - aspect) > ASPECT_TOLERANCE:
+            names.append(name)
+            boxes.append(window_box(w, h, aspect, share))
+    for name, (share, fx, fy) in GRID_WINDOWS.items():
+        names.append(name)
+        boxes.append(window_box(w, h, w / h, share, fx, fy))
+    return tuple(names), tuple(boxes)
 
 
 def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -271,34 +314,32 @@ def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.
     reduced = np.asarray(grey.resize((max(8, round(w * reduce)), max(8, round(h * reduce))), Image.Resampling.BOX),
                          dtype=np.float64) if reduce < 1 else pixels.astype(np.float64)
     ry, rx = reduced.shape[0] / h, reduced.shape[1] / w
-    names: list[str] = []
+    names, fixed = _fixed_windows(w, h)
     boxes: list[Box] = []
-    for name, (aspect, share) in ASPECT_WINDOWS.items():
-        if abs(w / h - aspect) > ASPECT_TOLERANCE:
-            names.append(name)
-            boxes.append(window_box(w, h, aspect, share))
-    for name, (share, fx, fy) in GRID_WINDOWS.items():
-        names.append(name)
-        boxes.append(window_box(w, h, w / h, share, fx, fy))
     box = trim_box(pixels)
     if box is not None:
         left, top, right, bottom = box
-        names.append("trimmed")
+        names = (*names, "trimmed")
         boxes.append((float(left), float(top), float(right), float(bottom)))
         tw, th = right - left, bottom - top
         if abs(tw / th - 1) > ASPECT_TOLERANCE:
             x0, y0, x1, y1 = window_box(tw, th, 1.0)
-            names.append("trimmed-square")
+            names = (*names, "trimmed-square")
             boxes.append((left + x0, top + y0, left + x1, top + y1))
-    scaled = [(b[0] * rx, b[1] * ry, b[2] * rx, b[3] * ry) for b in boxes]
-    for name, bits in zip(names, _bits_of(windows_low(reduced, scaled, size)), strict=True):
+    rh, rw = reduced.shape
+    ay, ax = shared_window_maps(rh, rw, tuple((b[0] * rx, b[1] * ry, b[2] * rx, b[3] * ry) for b in fixed), size)
+    if boxes:  # the trimmed windows differ from picture to picture
+        ty, tx = window_maps(rh, rw, [(b[0] * rx, b[1] * ry, b[2] * rx, b[3] * ry) for b in boxes], size)
+        ay, ax = np.concatenate([ay, ty]), np.concatenate([ax, tx])
+    for name, bits in zip(names, _bits_of(windows_low(reduced, [], size, maps=(ay, ax))), strict=True):
         out[name] = bits
     scale = min(1.0, ROTATION_SIDE / max(w, h))
     small = grey.resize((max(8, round(w * scale)), max(8, round(h * scale))), Image.Resampling.BOX) if scale < 1 else grey
     for name, degrees in ROTATIONS.items():
         turned = np.asarray(rotated_window(small, degrees))
-        rh, rw = turned.shape
-        out[name] = _bits_of(windows_low(turned, [(0.0, 0.0, float(rw), float(rh))], size))[0]
+        th, tw = turned.shape
+        whole = shared_window_maps(th, tw, ((0.0, 0.0, float(tw), float(th)),), size)
+        out[name] = _bits_of(windows_low(turned, [], size, maps=whole))[0]
     return dihedral[0], out
 
 
