@@ -345,17 +345,13 @@ def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.
 
 def pack_routes(routes: dict[str, np.ndarray], nbytes: int) -> bytes:
     """All routes' packed hashes in :data:`ROUTES` order, preceded by a presence mask (:data:`MASK_BYTES`)."""
-    mask = 0
-    parts: list[bytes] = []
-    for k, name in enumerate(ROUTES):
-        bits = routes.get(name)
-        if bits is None:
-            parts.append(b"\0" * nbytes)
-            continue
-        mask |= 1 << k
-        packed = np.packbits(bits.astype(np.uint8)).tobytes()
-        parts.append(packed + b"\0" * (nbytes - len(packed)))
-    return mask.to_bytes(MASK_BYTES, "big") + b"".join(parts)
+    present = [k for k, name in enumerate(ROUTES) if name in routes]
+    table = np.zeros((len(ROUTES), nbytes), dtype=np.uint8)
+    if present:  # one packbits call for all routes (every route hash has the plain hash's length)
+        packed = np.packbits(np.stack([np.asarray(routes[ROUTES[k]], dtype=bool) for k in present]), axis=1)
+        table[present, :packed.shape[1]] = packed
+    mask = sum(1 << k for k in present)
+    return mask.to_bytes(MASK_BYTES, "big") + table.tobytes()
 
 
 def unpack_routes(blob: bytes, nbytes: int) -> list[tuple[int, bytes]]:

@@ -24,6 +24,7 @@ from imgreview.scan.variants import (
     _LANCZOS_STEPS,
     _LANCZOS_TABLE,
     DIHEDRAL,
+    MASK_BYTES,
     ROUTES,
     TRIM_MAJORITY,
     TRIM_MIN,
@@ -33,6 +34,7 @@ from imgreview.scan.variants import (
     _lanczos_rows,
     dct_low,
     dihedral_low,
+    pack_routes,
     phash_bits,
     route_hashes,
     trim_box,
@@ -168,6 +170,28 @@ def test_batched_dihedral_bits_equal_each_variants_own_median() -> None:
         assert np.array_equal(bits, phash_bits(low))
         for name, (t, fh, fv) in DIHEDRAL.items():
             assert np.array_equal(routes[name], phash_bits(dihedral_low(low, t, fh, fv))), name
+
+
+def test_routes_packed_in_one_call_equal_packing_each_route() -> None:
+    def one_by_one(routes: dict[str, np.ndarray], nbytes: int) -> bytes:
+        mask, parts = 0, []
+        for k, name in enumerate(ROUTES):
+            if name not in routes:
+                parts.append(b"\0" * nbytes)
+                continue
+            mask |= 1 << k
+            packed = np.packbits(routes[name].astype(np.uint8)).tobytes()
+            parts.append(packed + b"\0" * (nbytes - len(packed)))
+        return mask.to_bytes(MASK_BYTES, "big") + b"".join(parts)
+    rng = np.random.default_rng(5)
+    for _ in range(100):
+        side = int(rng.choice([8, 16]))
+        routes = {name: rng.random(side * side) < 0.5 for name in ROUTES if rng.random() < 0.7}
+        nbytes = side * side // 8 + int(rng.choice([0, 8]))
+        assert pack_routes(routes, nbytes) == one_by_one(routes, nbytes)
+    assert pack_routes({}, 8) == one_by_one({}, 8)
+    _, routes = route_hashes(scene(1), 8)
+    assert pack_routes(routes, 8) == one_by_one(routes, 8)
 
 
 # ---------------------------------------------------------------------- quality
