@@ -44,6 +44,9 @@ class HashSettings:
     algorithm: str = DEFAULT_HASH
     hash_size: int = DEFAULT_HASH_SIZE
     max_pixels: int = DEFAULT_MAX_PIXELS
+    # Not part of the fingerprint (nor of equality or the key): the scan will verify candidates, so a
+    # picture decoded in full for its hash also brings its local features (fingerprint.EARLY_FEATURE_PIXELS).
+    with_features: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.algorithm not in HASH_ALGORITHMS:
