@@ -60,8 +60,9 @@ class HashSettings:
     def key(self) -> str:
         """Identifies the fingerprint recipe in the cache; bump the suffix when the recipe changes."""
         # v6: 39 query hashes (grid and tilt windows, imgreview.scan.variants) and the pHash DCT
-        # computed without scipy (same bits except exact ties at the median).
-        return f"{self.algorithm}-{self.hash_size}-v6"
+        # computed without scipy (same bits except exact ties at the median). v7: the content-block
+        # route (40 query hashes).
+        return f"{self.algorithm}-{self.hash_size}-v7"
 
     @property
     def bits(self) -> int:

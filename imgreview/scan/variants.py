@@ -15,7 +15,12 @@ letterbox "screenshot". For each picture the fingerprint also stores *query hash
   at 80 % on a 4×4 grid of positions, so an off-centre crop lies within a few percent of one;
 * small tilts: the picture turned ±4° and cropped to no empty corners;
 * border trimming: near-uniform borders (letterbox bars with UI text, white frames, caption bars)
-  are trimmed side by side, and the trimmed picture and its centre square are hashed too.
+  are trimmed side by side, and the trimmed picture and its centre square are hashed too;
+* the content block (:func:`content_box`): on a picture whose backdrop is the colour of its
+  border (a figure on black, a nebula, a product on white), the largest block of content between
+  empty bands. It is the same block whether the picture stands alone or sits in a letterbox
+  screenshot of the same colour with a status bar and a caption around it, where trimming stops
+  at the text or at the picture's own sparse edges differently at each scale.
 
 Windows are not cropped and resized one by one: resampling (Lanczos-3, as Pillow's) and the DCT
 are linear maps, so all windows' DCT blocks come from one batched matrix product over a copy of
@@ -63,14 +68,14 @@ GRID_WINDOWS: dict[str, tuple[float, float, float]] = {
 # A small rotation, cropped to the largest upright window of the same aspect (what "straighten"
 # tools and re-posts with a tilt keep); ±4° covers about 2°..6°.
 ROTATIONS: dict[str, float] = {"rotate+4": 4.0, "rotate-4": -4.0}
-REGIONS = ("trimmed", "trimmed-square")
+REGIONS = ("trimmed", "trimmed-square", "content")
 ROUTES: tuple[str, ...] = (*DIHEDRAL, *ASPECT_WINDOWS, *GRID_WINDOWS, *ROTATIONS, *REGIONS)
 MIRRORED_ROUTES = frozenset({"mirror", "flip", "transpose", "transverse"})  # orientation-reversing
 # Routes also compared with the same route of every other picture (not only with its plain hash):
 # the trimmed picture is a canonical form (a plain backdrop trimmed alike on both sides, a caption
 # bar or letterbox removed from one), and a corner window leaves out what an overlay in the
 # opposite corner (a logo, a watermark) changed.
-SAME_ROUTES: tuple[str, ...] = ("trimmed", *(name for name, (_, fx, fy) in GRID_WINDOWS.items()
+SAME_ROUTES: tuple[str, ...] = ("trimmed", "content", *(name for name, (_, fx, fy) in GRID_WINDOWS.items()
                                               if fx in (0.0, 1.0) and fy in (0.0, 1.0)))
 MASK_BYTES = (len(ROUTES) + 7) // 8
 TRIM_TOLERANCE = 24
@@ -190,6 +195,60 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     if bottom - top < 0.1 * h or right - left < 0.1 * w:
         return None  # almost all border: a flat or framed-nothing picture, nothing meaningful inside
     if max(top, h - bottom) < TRIM_MIN * h and max(left, w - right) < TRIM_MIN * w:
+        return None
+    return left, top, right, bottom
+
+
+CONTENT_TOLERANCE = 24  # grey levels from the backdrop colour
+CONTENT_GAP = 0.015  # an empty band at least this share of the side (2 px at least) splits blocks
+CONTENT_MAX_SHARE = 0.9  # a block covering more of the picture than this is the picture itself
+
+
+def _largest_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
+    """The run of lines with content (profile > 0), split at ``gap`` or more empty lines, that holds
+    the most content; (start, end) with end exclusive."""
+    filled = np.flatnonzero(profile > 0)
+    if len(filled) == 0:
+        return 0, 0
+    breaks = np.flatnonzero(np.diff(filled) > gap)
+    starts = np.r_[filled[0], filled[breaks + 1]]
+    ends = np.r_[filled[breaks], filled[-1]] + 1
+    mass = np.add.reduceat(profile, starts) if len(starts) > 1 else np.array([profile[starts[0]:ends[0]].sum()])
+    # reduceat sums to the next start, which includes the gap's zeros: the same mass
+    k = int(np.argmax(mass))
+    return int(starts[k]), int(ends[k])
+
+
+def content_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the largest content block on a backdrop of the border's colour,
+    or None when the picture has no such backdrop or the block is nearly all of it.
+
+    The backdrop colour is the median of the outermost ring; a pixel is content when it is more
+    than :data:`CONTENT_TOLERANCE` grey levels from it. Rows are split into blocks at empty bands
+    of :data:`CONTENT_GAP` of the height, the block with the most content is kept, then its
+    columns the same way, then its rows again (a caption beside the block goes in the second step).
+    """
+    h, w = grey.shape
+    if h < 16 or w < 16:
+        return None
+    g = grey.astype(np.int16)
+    ring = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    colour = int(np.median(ring))
+    if float(np.mean(np.abs(ring - colour) <= CONTENT_TOLERANCE)) < 0.9:
+        return None  # the border is not one backdrop colour
+    mask = np.abs(g - colour) > CONTENT_TOLERANCE
+    top, bottom, left, right = 0, h, 0, w
+    for axis in (1, 0, 1):
+        sub = mask[top:bottom, left:right]
+        if axis == 1:
+            a, b = _largest_run(sub.sum(axis=1), max(2, round(CONTENT_GAP * h)))
+            top, bottom = top + a, top + b
+        else:
+            a, b = _largest_run(sub.sum(axis=0), max(2, round(CONTENT_GAP * w)))
+            left, right = left + a, left + b
+        if bottom - top < 8 or right - left < 8:
+            return None
+    if (bottom - top) * (right - left) > CONTENT_MAX_SHARE * h * w:
         return None
     return left, top, right, bottom
 
@@ -333,6 +392,11 @@ def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.
         ay, ax = np.concatenate([ay, ty]), np.concatenate([ax, tx])
     for name, bits in zip(names, _bits_of(windows_low(reduced, [], size, maps=(ay, ax))), strict=True):
         out[name] = bits
+    block = content_box(pixels)
+    if block is not None:
+        # From the thumbnail itself: the block may be a small part of a screenshot.
+        cb: Box = (float(block[0]), float(block[1]), float(block[2]), float(block[3]))
+        out["content"] = _bits_of(windows_low(pixels.astype(np.float64), [cb], size))[0]
     scale = min(1.0, ROTATION_SIDE / max(w, h))
     small = grey.resize((max(8, round(w * scale)), max(8, round(h * scale))), Image.Resampling.BOX) if scale < 1 else grey
     for name, degrees in ROTATIONS.items():
