@@ -55,6 +55,12 @@ class Candidate:
     target: str = "plain"  # what the query hash matched on b: its plain hash, its trimmed hash, or its same route
 
 
+def needs_mirror(c: Candidate) -> bool:
+    """Whether the verification matches this candidate's query side (``a``) mirrored (an
+    orientation-reversing route): the one rule for which items need mirrored features."""
+    return c.route != DIRECT and ROUTES[c.route] in MIRRORED_ROUTES
+
+
 def route_threshold(threshold: int) -> int:
     """Query hashes search a little tighter than the direct threshold (10 of 64 bits at t=12)."""
     return max(0, round(threshold * 10 / 12))
@@ -201,7 +207,7 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
         fa, fb = feats.get(c.a), feats.get(c.b)
         if fa is None or fb is None:
             return key, None
-        return key, match_features(fa, fb, c.route != DIRECT and ROUTES[c.route] in MIRRORED_ROUTES)
+        return key, match_features(fa, fb, needs_mirror(c))
 
     index = {key: k for k, key in enumerate(keys)}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

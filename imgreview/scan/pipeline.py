@@ -24,10 +24,10 @@ from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.scan import quality
 from imgreview.scan.cache import FingerprintCache
 from imgreview.scan.candidates import (
-    DIRECT,
     Candidate,
     Evidence,
     merge_candidates,
+    needs_mirror,
     route_candidates,
     route_threshold,
     verify_candidates,
@@ -332,9 +332,7 @@ class _EarlyFeatures:
 def mirror_sides(cands: dict[tuple[int, int], Candidate]) -> set[int]:
     """The items whose mirrored features the verification uses: the query side (``a``) of every
     candidate found by an orientation-reversing route (``verify_candidates`` matches A mirrored)."""
-    from imgreview.scan.variants import MIRRORED_ROUTES, ROUTES
-
-    return {c.a for c in cands.values() if c.route != DIRECT and ROUTES[c.route] in MIRRORED_ROUTES}
+    return {c.a for c in cands.values() if needs_mirror(c)}
 
 
 class _FeatureSource:
