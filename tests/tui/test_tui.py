@@ -198,9 +198,17 @@ async def test_the_first_group_renders_at_its_laid_out_size_before_anything_else
         events.append(("job", "", None, loaded))
         return real_submit(self, fn)
 
+    holds: list[int] = []
+    real_hold = ThumbnailCache.hold
+
+    def hold(self):  # type: ignore[no-untyped-def]
+        holds.append(1)
+        return real_hold(self)
+
     monkeypatch.setattr(ThumbnailCache, "request_member", request_member)
     monkeypatch.setattr(ThumbnailCache, "prefetch", prefetch)
     monkeypatch.setattr(ThumbnailCache, "submit", submit)
+    monkeypatch.setattr(ThumbnailCache, "hold", hold)
     app = review()
     first = [m.path for m in review.result.groups[2].members]  # g-conf comes first
     assert [e[1] for e in events] == first and all(e[0] == "decode" for e in events)  # before the app runs
@@ -215,9 +223,11 @@ async def test_the_first_group_renders_at_its_laid_out_size_before_anything_else
             await asyncio.sleep(0.02)
         await settle(pilot)
         assert not app.thumbs.held  # every repaint released the renders it held back
+        assert not holds  # the first group's own renders are not held back for its repaint
         await pilot.press("j")
         await settle(pilot)
         assert not app.thumbs.held
+        assert holds  # a later group's repaint holds the prefetch back
     asked = [e for e in events if e[0] == "picture"]
     assert asked and all(e[2] not in ((0, 0), (1, 1)) for e in asked)  # never for a grid of no size
     own = [k for k, e in enumerate(asked) if e[1] in first]

@@ -59,6 +59,7 @@ class ReviewScreen(Screen[None]):
         self.filter = "all"
         self.order: list[int] = list(range(len(state)))
         self.current: int | None = None
+        self._shown = False  # until the first group's pictures are on screen its renders are not held
         self._start_group = start_group
         self._list_wanted: bool | None = None  # None: automatic (hidden when narrow)
         self._pending: set[tuple[int, int, bool]] = set()
@@ -237,9 +238,11 @@ class ReviewScreen(Screen[None]):
         """Put group ``gi`` on screen (one repaint) with ``member`` (default: the ★, else the first) focused."""
         self.current = gi
         grid = self.grid
-        # renders not started yet wait for this repaint (the workers would hold the GIL during it)
-        self.thumbs.hold()
-        self.call_after_refresh(self.thumbs.release)
+        # renders not started yet wait for this repaint (the workers would hold the GIL during it);
+        # not at start-up, where the only renders are the first group's own pictures
+        if self._shown:
+            self.thumbs.hold()
+            self.call_after_refresh(self.thumbs.release)
         with self.app.batch_update():
             if gi is None:
                 grid.empty_text = ("No duplicate groups here: nothing to review." if not len(self.state)
@@ -281,6 +284,7 @@ class ReviewScreen(Screen[None]):
         if self._after_pictures != gi:
             return
         self._after_pictures = None
+        self._shown = True
         self._suggest_with_pictures(gi)
         self.prefetch_after(gi)
 
