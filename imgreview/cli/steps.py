@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
 from imgreview.cli.options import open_session, scan_settings
 from imgreview.cli.output import scan_progress
@@ -27,20 +28,24 @@ def run_scan(args: argparse.Namespace) -> ScanResult:
         return scan(args.roots, settings, session, progress=progress)
 
 
-def write_output(target: str, data: bytes | str) -> None:
-    """Write ``data`` to the file ``target``, or to standard output when ``target`` is ``-``.
+def write_output(target: str, data: bytes | str | Iterable[bytes]) -> None:
+    """Write ``data`` (or its chunks, in order) to the file ``target``, or to standard output when
+    ``target`` is ``-``.
 
     Text is written as ASCII (every imgreview text output escapes what is not). Raises
     :class:`OutputError` with the reason when the file cannot be written.
     """
-    raw = data.encode("ascii") if isinstance(data, str) else data
+    chunks: Iterable[bytes] = ((data.encode("ascii") if isinstance(data, str) else data,)
+                               if isinstance(data, str | bytes) else data)
     try:
         if target == "-":
             sys.stdout.flush()
-            sys.stdout.buffer.write(raw)
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
             return
         with open(target, "wb") as fh:
-            fh.write(raw)
+            for chunk in chunks:
+                fh.write(chunk)
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None

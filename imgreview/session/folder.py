@@ -28,7 +28,15 @@ from imgreview.model import ScanResult
 from imgreview.session.errors import SessionError as SessionError  # re-exported: its home for callers
 from imgreview.session.journal import Journal
 from imgreview.session.jsonl import UnsafeFile, open_regular, read_bytes
-from imgreview.session.store import STORE_NAME, ResultStore, StoredGroups, StoreError, write_store
+from imgreview.session.store import (
+    STORE_NAME,
+    ResultStore,
+    ScanGroups,
+    StoredGroups,
+    StoredScanGroups,
+    StoreError,
+    write_store,
+)
 
 SESSION_VERSION = 1
 DEFAULT_NAME = ".imgreview"
@@ -225,6 +233,24 @@ class Session:
             return self.load_result(), None
         try:
             return _header(store), StoredGroups(store)
+        except StoreError as exc:
+            store.close()
+            raise SessionError(str(exc)) from None
+
+    def open_scan(self) -> tuple[ScanResult, ScanGroups]:
+        """The result for a command that reads only the groups it needs (export, check, resolve, apply):
+        its header (roots, settings, stats, errors, aliases, quality) with no groups, and its groups in
+        the scan's order, read from the session's database when asked for (close it when done).
+
+        A session that has only scan.json gives its groups from memory.
+        """
+        store = self.open_store()
+        if store is None:
+            result = self.load_result()
+            groups, result.groups = result.groups, []
+            return result, ScanGroups(groups)
+        try:
+            return _header(store), StoredScanGroups(store)
         except StoreError as exc:
             store.close()
             raise SessionError(str(exc)) from None

@@ -479,13 +479,45 @@ class ResultStore:
 
     def review_positions_of(self, paths: Iterable[str]) -> list[int]:
         """Review positions of the groups holding any of ``paths`` (sorted, each once)."""
+        return self._positions_of(paths, "g.review")
+
+    def scan_positions_of(self, paths: Iterable[str]) -> list[int]:
+        """Scan positions of the groups holding any of ``paths`` (sorted, each once)."""
+        return self._positions_of(paths, "g.pos")
+
+    def groups_at(self, positions: Sequence[int], batch: int = 500) -> Iterator[Group]:
+        """The groups at scan ``positions`` (sorted), in that order, ``batch`` at a time."""
+        for k in range(0, len(positions), batch):
+            chunk = list(positions[k:k + batch])
+            marks = ",".join("?" * len(chunk))
+            got = self._groups_where(f"g.pos IN ({marks})", chunk, "pos")
+            if [p for p, _ in got] != chunk:
+                raise self._tampered(StoreError("groups: positions asked for are missing"))
+            yield from (g for _, g in got)
+
+    def copy_positions(self) -> list[int]:
+        """Scan positions of the groups with two or more members of one content digest (sorted)."""
+        return [_int(p, "position") for (p,) in self._query(
+            "SELECT DISTINCT grp FROM (SELECT grp FROM members GROUP BY grp, digest HAVING count(*) > 1) ORDER BY grp")]
+
+    def flagged_positions(self) -> list[int]:
+        """Scan positions of the groups flagged with a label conflict or a split leak (sorted)."""
+        return [_int(p, "position") for (p,) in self._query(
+            "SELECT pos FROM groups WHERE label_conflict != 0 OR split_leak != 0 ORDER BY pos")]
+
+    def kind_counts(self) -> dict[str, int]:
+        """Groups of two or more members per kind (``exact``, ``near``)."""
+        return {_str(k, "kind"): _int(n, "count")
+                for k, n in self._query("SELECT kind, count(*) FROM groups WHERE members >= 2 GROUP BY kind")}
+
+    def _positions_of(self, paths: Iterable[str], column: str) -> list[int]:
         out: set[int] = set()
         chunk: list[bytes] = []
 
         def flush() -> None:
             marks = ",".join("?" * len(chunk))
-            out.update(_int(r, "review") for (r,) in self._query(
-                f"SELECT DISTINCT g.review FROM members m JOIN groups g ON g.pos = m.grp WHERE m.path IN ({marks})",
+            out.update(_int(r, "position") for (r,) in self._query(
+                f"SELECT DISTINCT {column} FROM members m JOIN groups g ON g.pos = m.grp WHERE m.path IN ({marks})",
                 chunk))
             chunk.clear()
 
@@ -666,3 +698,103 @@ class StoredGroups(GroupPages):
 
     def positions_matching(self, text: str) -> list[int]:
         return self.store.review_positions_matching(text)
+
+
+class ScanGroups:
+    """One result's groups in the scan's order, for the commands that need only some of them (export,
+    check, resolve, apply): the groups holding some paths, those with identical copies, the flagged
+    ones, every group a batch at a time, and counts, without holding them all.
+
+    This base holds the groups in memory (a result read from an older session's scan.json, or made
+    by a test); :class:`StoredScanGroups` reads them from the session's database.
+    """
+
+    def __init__(self, groups: Sequence[Group]) -> None:
+        self._groups = groups
+        self._where: dict[str, list[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __iter__(self) -> Iterator[Group]:
+        """Every group in the scan's order."""
+        return iter(self._groups)
+
+    def member_count(self) -> int:
+        return sum(len(g.members) for g in self._groups)
+
+    def kind_counts(self) -> dict[str, int]:
+        """Groups of two or more members per kind (``exact``, ``near``)."""
+        out: dict[str, int] = {}
+        for g in self._groups:
+            if len(g.members) >= 2:
+                out[g.kind] = out.get(g.kind, 0) + 1
+        return out
+
+    def positions_of(self, paths: Iterable[str]) -> list[int]:
+        """Scan positions of the groups holding any of ``paths`` (sorted, each once)."""
+        if self._where is None:
+            self._where = {}
+            for gi, g in enumerate(self._groups):
+                for m in g.members:
+                    self._where.setdefault(m.path, []).append(gi)
+        out: set[int] = set()
+        for p in paths:
+            out.update(self._where.get(p, ()))
+        return sorted(out)
+
+    def at(self, positions: Sequence[int]) -> Iterator[Group]:
+        """The groups at scan ``positions`` (sorted), in that order."""
+        return (self._groups[p] for p in positions)
+
+    def copy_positions(self) -> list[int]:
+        """Positions of the groups with two or more members of one content digest."""
+        return [gi for gi, g in enumerate(self._groups) if len({m.digest for m in g.members}) < len(g.members)]
+
+    def flagged_positions(self) -> list[int]:
+        """Positions of the groups flagged with a label conflict or a split leak."""
+        return [gi for gi, g in enumerate(self._groups) if g.label_conflict or g.split_leak]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> ScanGroups:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StoredScanGroups(ScanGroups):
+    """The stored groups in the scan's order, read from the database when asked for (nothing is cached)."""
+
+    def __init__(self, store: ResultStore) -> None:
+        super().__init__([])
+        self.store = store
+
+    def __len__(self) -> int:
+        return self.store.group_count()
+
+    def __iter__(self) -> Iterator[Group]:
+        return self.store.iter_groups()
+
+    def member_count(self) -> int:
+        return self.store.member_count()
+
+    def kind_counts(self) -> dict[str, int]:
+        return self.store.kind_counts()
+
+    def positions_of(self, paths: Iterable[str]) -> list[int]:
+        return self.store.scan_positions_of(paths)
+
+    def at(self, positions: Sequence[int]) -> Iterator[Group]:
+        return self.store.groups_at(positions)
+
+    def copy_positions(self) -> list[int]:
+        return self.store.copy_positions()
+
+    def flagged_positions(self) -> list[int]:
+        return self.store.flagged_positions()
+
+    def close(self) -> None:
+        self.store.close()
