@@ -121,7 +121,7 @@ def build_report(result: ScanResult, journal: Journal, min_images: int = DEFAULT
 def report_of(header: ScanResult, groups: ScanGroups, journal: Journal,
               min_images: int = DEFAULT_MIN_IMAGES) -> HealthReport:
     """The report from the result's header and only the groups it needs: those the journal names and those
-    flagged with a label conflict or a split leak (every other group keeps all its files, one label and
+    whose members carry two labels or two splits (every other group keeps all its files, has one label and
     one split, and is only counted)."""
     decisions = decisions_of(header, groups, journal)
     deleted_paths = {r.path for r in decisions.delete}
@@ -151,7 +151,7 @@ def report_of(header: ScanResult, groups: ScanGroups, journal: Journal,
     conflicts: list[Issue] = []
     leak_groups: list[Issue] = []
     leaks: dict[tuple[str, str], Leak] = {}
-    looked = sorted(named | set(groups.flagged_positions()))
+    looked = sorted(named | set(groups.mixed_positions()))
     for pos, group in zip(looked, groups.at(looked), strict=True):
         if len(group.members) >= 2:  # counted above as an untouched group
             tally[group.kind] -= 1

@@ -500,10 +500,12 @@ class ResultStore:
         return [_int(p, "position") for (p,) in self._query(
             "SELECT DISTINCT grp FROM (SELECT grp FROM members GROUP BY grp, digest HAVING count(*) > 1) ORDER BY grp")]
 
-    def flagged_positions(self) -> list[int]:
-        """Scan positions of the groups flagged with a label conflict or a split leak (sorted)."""
+    def mixed_positions(self) -> list[int]:
+        """Scan positions of the groups whose members carry two or more labels or two or more splits
+        (sorted): the label conflicts and split leaks, from the members themselves."""
         return [_int(p, "position") for (p,) in self._query(
-            "SELECT pos FROM groups WHERE label_conflict != 0 OR split_leak != 0 ORDER BY pos")]
+            "SELECT grp FROM members GROUP BY grp HAVING count(DISTINCT label) > 1 OR count(DISTINCT split) > 1 "
+            "ORDER BY grp")]
 
     def kind_counts(self) -> dict[str, int]:
         """Groups of two or more members per kind (``exact``, ``near``)."""
@@ -702,8 +704,8 @@ class StoredGroups(GroupPages):
 
 class ScanGroups:
     """One result's groups in the scan's order, for the commands that need only some of them (export,
-    check, resolve, apply): the groups holding some paths, those with identical copies, the flagged
-    ones, every group a batch at a time, and counts, without holding them all.
+    check, resolve, apply): the groups holding some paths, those with identical copies, those with
+    mixed labels or splits, every group a batch at a time, and counts, without holding them all.
 
     This base holds the groups in memory (a result read from an older session's scan.json, or made
     by a test); :class:`StoredScanGroups` reads them from the session's database.
@@ -751,9 +753,10 @@ class ScanGroups:
         """Positions of the groups with two or more members of one content digest."""
         return [gi for gi, g in enumerate(self._groups) if len({m.digest for m in g.members}) < len(g.members)]
 
-    def flagged_positions(self) -> list[int]:
-        """Positions of the groups flagged with a label conflict or a split leak."""
-        return [gi for gi, g in enumerate(self._groups) if g.label_conflict or g.split_leak]
+    def mixed_positions(self) -> list[int]:
+        """Positions of the groups whose members carry two or more labels or two or more splits."""
+        return [gi for gi, g in enumerate(self._groups)
+                if len({m.label for m in g.members} - {None}) > 1 or len({m.split for m in g.members} - {None}) > 1]
 
     def close(self) -> None:
         pass
@@ -793,8 +796,8 @@ class StoredScanGroups(ScanGroups):
     def copy_positions(self) -> list[int]:
         return self.store.copy_positions()
 
-    def flagged_positions(self) -> list[int]:
-        return self.store.flagged_positions()
+    def mixed_positions(self) -> list[int]:
+        return self.store.mixed_positions()
 
     def close(self) -> None:
         self.store.close()

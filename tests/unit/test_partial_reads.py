@@ -52,6 +52,8 @@ def make_result(rng: random.Random, groups: int) -> ScanResult:
         group = Group(f"g{gi:05d}", kind, 9, members[0].path, members)
         group.label_conflict = len({m.label for m in members}) > 1
         group.split_leak = len({m.split for m in members}) > 1
+        if rng.random() < 0.1:  # flags are not trusted: the members say what the groups hold
+            group.label_conflict, group.split_leak = not group.label_conflict, not group.split_leak
         out.append(group)
     return ScanResult(roots=["/data"], settings={"hash": "phash"}, stats={"files": n, "dataset": {"labels": {
         "cat": {"train": 40, "val": 3}, "dog": {"train": 30, "test": 2}, "owl": {"train": 5}}}},
