@@ -20,12 +20,13 @@ class OutputError(ImgreviewError):
     """An output file cannot be written."""
 
 
-def run_scan(args: argparse.Namespace) -> ScanResult:
-    """Scan ``args.roots`` with the command's settings and a progress bar (``scan``, ``review``, ``check``, ``split``)."""
+def run_scan(args: argparse.Namespace, keep_groups: bool = True) -> ScanResult:
+    """Scan ``args.roots`` with the command's settings and a progress bar (``scan``, ``review``, ``check``,
+    ``split``); ``keep_groups`` False: the result without its groups (they are in the session)."""
     settings = scan_settings(args)
     session = open_session(args, args.roots)
     with scan_progress(quiet=args.quiet) as progress:
-        return scan(args.roots, settings, session, progress=progress)
+        return scan(args.roots, settings, session, progress=progress, keep_groups=keep_groups)
 
 
 def write_output(target: str, data: bytes | str | Iterable[bytes]) -> None:

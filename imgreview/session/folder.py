@@ -286,12 +286,13 @@ class Session:
         with store:
             return dict(store.stats)
 
-    def save_result(self, result: ScanResult) -> None:
+    def save_result(self, result: ScanResult, groups_from: ResultStore | None = None) -> None:
         """Store ``result`` in results.sqlite (one transaction, renamed into place); an older session's
-        scan.json is removed once the database holds the result."""
+        scan.json is removed once the database holds the result. ``groups_from``: copy the groups of
+        that stored result instead of ``result.groups`` (an unchanged rescan; see :func:`write_store`)."""
         self.check_folder()
         try:
-            write_store(self.store_path, result)
+            write_store(self.store_path, result, groups_from)
         except (OSError, sqlite3.Error) as exc:  # disk full, read-only: the previous result stays as it was
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise SessionError(f"cannot write {self.store_path}: {why}") from exc

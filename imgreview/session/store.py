@@ -232,8 +232,12 @@ def review_order(groups: Sequence[Group]) -> list[int]:
 
 
 # ---------------------------------------------------------------------- writing
-def write_store(path: Path, result: ScanResult) -> None:
-    """Write ``result`` as a new database and rename it over ``path`` (one transaction, fsynced)."""
+def write_store(path: Path, result: ScanResult, groups_from: ResultStore | None = None) -> None:
+    """Write ``result`` as a new database and rename it over ``path`` (one transaction, fsynced).
+
+    With ``groups_from`` the groups, members and evidence (and their flags) are copied from that stored
+    result inside SQLite, never built in memory, and ``result.groups`` is ignored (an unchanged rescan).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -242,11 +246,18 @@ def write_store(path: Path, result: ScanResult) -> None:
         try:
             db.execute("PRAGMA journal_mode=OFF")  # a new file nobody reads until the rename
             db.execute("PRAGMA synchronous=OFF")  # fsynced once below
+            if groups_from is not None:  # read in the same transaction as the rest is written
+                db.execute("ATTACH DATABASE ? AS prev", (os.fspath(groups_from.path),))
             db.execute("BEGIN")
             for statement in (_SCHEMA + _INDEXES).split(";"):
                 if statement.strip():
                     db.execute(statement)
-            _fill(db, result)
+            if groups_from is None:
+                _fill(db, result)
+            else:
+                _fill(db, result, flags=groups_from.flags())
+                for table in ("groups", "members", "evidence"):
+                    db.execute(f"INSERT INTO main.{table} SELECT * FROM prev.{table}")
             db.execute("COMMIT")
         finally:
             db.close()
@@ -262,11 +273,11 @@ def write_store(path: Path, result: ScanResult) -> None:
         raise
 
 
-def _fill(db: sqlite3.Connection, result: ScanResult) -> None:
+def _fill(db: sqlite3.Connection, result: ScanResult, flags: bytes | None = None) -> None:
     order = review_order(result.groups)
     meta = {"format": STORE_FORMAT, "version": result.version, "roots": result.roots,
             "settings": result.settings, "stats": result.stats,
-            "flags": bytes(group_flags(result.groups[gpos]) for gpos in order).hex()}
+            "flags": (bytes(group_flags(result.groups[gpos]) for gpos in order) if flags is None else flags).hex()}
     db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, _json(v)) for k, v in meta.items()))
     review = {gpos: r for r, gpos in enumerate(order)}
     db.executemany(
@@ -562,6 +573,18 @@ class ResultStore:
             return sorted(_int(r, "review") for (r,) in rows)
         rows = self._query("SELECT g.review, m.path FROM members m JOIN groups g ON g.pos = m.grp")
         return sorted({_int(r, "review") for r, p in rows if needle in _dec(p, "path").lower()})
+
+    def check_whole(self) -> None:
+        """Refuse a stored result whose groups are not whole (the checks of :meth:`to_result` that need no
+        group built): flags of every group in review order, positions without gaps, members all counted."""
+        if self.flags_of_groups() != self.flags():
+            raise self._tampered(StoreError("flags: they do not match the groups"))
+        (count, top, members), = self._query("SELECT count(*), max(pos), sum(members) FROM groups")
+        if count and (top != count - 1 or members != self.member_count()):
+            raise self._tampered(StoreError("groups: positions have gaps or members belong to no group"))
+        (orphans,) = self._query("SELECT count(*) FROM members WHERE grp NOT IN (SELECT pos FROM groups)")[0]
+        if orphans:
+            raise self._tampered(StoreError("members: some belong to no group"))
 
     def to_result(self) -> ScanResult:
         """The whole result in memory (what ``scan.json`` holds)."""

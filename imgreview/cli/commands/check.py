@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    run_scan(args)  # the result is stored in the session; the report reads the groups it needs from there
+    run_scan(args, keep_groups=False)  # the result is stored in the session; the report reads the groups it needs from there
     session = open_session(args, args.roots)
     header, groups = session.open_scan()
     with groups:
