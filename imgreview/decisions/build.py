@@ -200,7 +200,7 @@ def undecided_rows(decisions: Decisions, groups: ScanGroups, journal: Journal) -
     if decisions.complete:
         yield from decisions.undecided
         return
-    for group in groups:
+    for group in groups.each(evidence=False):  # the lists do not show the evidence
         if group.id in decisions.groups:
             rows, held = group_rows(group, journal)
             yield from (r for r in rows if r.path not in decisions.moved_out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +114,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
                 item = hit[2]
                 item.path = path  # one string per file: the walk's, not a second copy from the cache
                 if isinstance(item, Fingerprint):
+                    item.format, item.mode = sys.intern(item.format), sys.intern(item.mode)  # a few values
                     fingerprints[path] = item
                 else:
                     failures[path] = item

@@ -458,14 +458,18 @@ class ResultStore:
         return out
 
     # ------------------------------------------------------------------ groups
-    def _groups_where(self, where: str, args: Sequence[object], order: str) -> list[tuple[int, Group]]:
-        """(position, group) for the groups matching ``where`` (on table g), members and evidence joined."""
+    def _groups_where(self, where: str, args: Sequence[object], order: str,
+                      evidence: bool = True) -> list[tuple[int, Group]]:
+        """(position, group) for the groups matching ``where`` (on table g), members and evidence joined
+        (``evidence`` False: the members' evidence is left out, None)."""
         heads = self._query(f"SELECT {_GROUP_COLUMNS} FROM groups g WHERE {where} ORDER BY {order}", args)
         if not heads:
             return []
         members: dict[int, list[Member]] = {}
+        joined = ("LEFT JOIN evidence e ON e.grp = m.grp AND e.pos = m.pos" if evidence else
+                  "LEFT JOIN (SELECT NULL AS signal, NULL AS summary, NULL AS detail) e ON 0")
         rows = self._query(
-            f"SELECT {_MEMBER_COLUMNS} FROM members m LEFT JOIN evidence e ON e.grp = m.grp AND e.pos = m.pos "
+            f"SELECT {_MEMBER_COLUMNS} FROM members m {joined} "
             f"WHERE m.grp IN (SELECT pos FROM groups g WHERE {where}) ORDER BY m.grp, m.pos", args)
         try:
             for row in rows:
@@ -479,11 +483,12 @@ class ResultStore:
         """Groups ``start`` to ``stop`` (excluded) in review order."""
         return [g for _, g in self._groups_where("g.review >= ? AND g.review < ?", (start, stop), "review")]
 
-    def iter_groups(self, batch: int = 1024) -> Iterator[Group]:
-        """Every group in the scan's order, ``batch`` at a time (memory: one batch)."""
+    def iter_groups(self, batch: int = 1024, evidence: bool = True) -> Iterator[Group]:
+        """Every group in the scan's order, ``batch`` at a time (memory: one batch); ``evidence`` False:
+        without the members' evidence (lists that do not show it)."""
         n = self.group_count()
         for start in range(0, n, batch):
-            got = self._groups_where("g.pos >= ? AND g.pos < ?", (start, start + batch), "pos")
+            got = self._groups_where("g.pos >= ? AND g.pos < ?", (start, start + batch), "pos", evidence)
             if len(got) != min(batch, n - start):
                 raise self._tampered(StoreError("groups: positions have gaps"))
             yield from (g for _, g in got)
@@ -745,6 +750,11 @@ class ScanGroups:
         """Every group in the scan's order."""
         return iter(self._groups)
 
+    def each(self, evidence: bool = True) -> Iterator[Group]:
+        """Every group in the scan's order (``evidence`` False: the stored ones are read without the
+        members' evidence, for lists that do not show it)."""
+        return iter(self._groups)
+
     def member_count(self) -> int:
         return sum(len(g.members) for g in self._groups)
 
@@ -803,6 +813,9 @@ class StoredScanGroups(ScanGroups):
 
     def __iter__(self) -> Iterator[Group]:
         return self.store.iter_groups()
+
+    def each(self, evidence: bool = True) -> Iterator[Group]:
+        return self.store.iter_groups(evidence=evidence)
 
     def member_count(self) -> int:
         return self.store.member_count()
