@@ -29,6 +29,14 @@ Usage::
 
     python bench/make_hard_corpus.py --out /data/hard     # fetches the debs with apt-get download
 
+A second development corpus (``--extra RAW2``) has three more dev families, chosen to cover what
+the first dev half lacks (smooth designs and dark pictures with little texture, where local
+features are scarce): ``wall2`` (GNOME, Sway, Lomiri and UKUI wallpapers: photographs and smooth
+designs), ``chart`` (Stellarium sky-culture star-chart drawings), ``nebula`` (Stellarium's
+nebula and galaxy photographs: dark fields with a faint object)::
+
+    python bench/make_hard_corpus.py --out /data/hard2 --raw /data/raw --extra /data/raw2
+
 The corpus is data and stays out of git.
 """
 
@@ -53,7 +61,9 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 PACKAGES = ("plasma-workspace-wallpapers", "mate-backgrounds", "wesnoth-1.16-data", "tuxpaint-stamps-default",
             "extremetuxracer-data", "hedgewars-data")
-DEV = ("wallpaper", "portrait", "texture", "painting")
+DEV = ("wallpaper", "portrait", "texture", "painting", "wall2", "chart", "nebula")
+EXTRA_PACKAGES = ("gnome-backgrounds", "sway-backgrounds", "lomiri-wallpapers-16.04", "lomiri-wallpapers-20.04",
+                  "ukui-wallpapers", "stellarium-data")
 HELD_OUT = ("windows", "stamp", "gamebg", "mate")
 SOURCES_PER_FAMILY = 12  # pictures that get every edit
 LOOKALIKES_PER_FAMILY = 24  # further pictures written unedited
@@ -80,8 +90,12 @@ class Picture:
 
 
 def _fetch(raw: Path, debs: Path) -> None:
+    _fetch_packages(raw, debs, PACKAGES)
+
+
+def _fetch_packages(raw: Path, debs: Path, packages: tuple[str, ...]) -> None:
     debs.mkdir(parents=True, exist_ok=True)
-    for pkg in PACKAGES:
+    for pkg in packages:
         if (raw / pkg).is_dir():
             continue
         found = sorted(debs.glob(f"{pkg}_*.deb"))
@@ -136,6 +150,27 @@ def _candidates(raw: Path) -> dict[str, list[Picture]]:
     for p in sorted(hw.rglob("*.png")):
         if min(_size(p)) >= 400:
             fam["gamebg"].append(Picture("gamebg", p.parent.name + "-" + p.stem, path=str(p), backdrop=(90, 110, 140)))
+    return fam
+
+
+def _extra_candidates(raw: Path, raw2: Path) -> dict[str, list[Picture]]:
+    fam: dict[str, list[Picture]] = {"wall2": [], "chart": [], "nebula": []}
+    best: dict[str, Path] = {}
+    for root in (raw, raw2):
+        for pkg in EXTRA_PACKAGES[:-1]:
+            for p in sorted((root / pkg).rglob("*")) if (root / pkg).is_dir() else []:
+                if p.suffix.lower() in (".jpg", ".png", ".webp") and min(_size(p)) >= 600:
+                    key = p.stem.split("_")[0].lower().rstrip("-dl")  # one size / variant of a design
+                    if key not in best or _size(p)[0] * _size(p)[1] > _size(best[key])[0] * _size(best[key])[1]:
+                        best[key] = p
+    fam["wall2"] = [Picture("wall2", p.stem, path=str(p)) for _, p in sorted(best.items())]
+    st = raw2 / "stellarium-data/usr/share/stellarium"
+    for p in sorted((st / "skycultures").rglob("*")):
+        if p.suffix.lower() in (".png", ".jpg") and min(_size(p)) >= 400:
+            fam["chart"].append(Picture("chart", p.parent.name + "-" + p.stem, path=str(p), backdrop=(0, 0, 0)))
+    for p in sorted((st / "nebulae").rglob("*")):
+        if p.suffix.lower() in (".png", ".jpg") and min(_size(p)) >= 300:
+            fam["nebula"].append(Picture("nebula", p.stem, path=str(p), backdrop=(0, 0, 0)))
     return fam
 
 
@@ -391,6 +426,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--fix-truth", action="store_true", help="only apply DERIVED to an existing OUT/truth.csv")
+    ap.add_argument("--extra", type=Path, metavar="RAW2",
+                    help="build the second dev corpus (wall2, chart, nebula) from these unpacked packages")
     args = ap.parse_args()
     if args.fix_truth:
         with open(args.out / "truth.csv", newline="") as fh:
@@ -402,7 +439,11 @@ def main() -> None:
         return
     raw = args.raw or args.out.parent / "raw"
     _fetch(raw, raw.parent / "debs")
-    chosen = choose_pictures(_candidates(raw), args.seed)
+    if args.extra:
+        _fetch_packages(args.extra, args.extra.parent / "debs2", EXTRA_PACKAGES)
+        chosen = choose_pictures(_extra_candidates(raw, args.extra), args.seed)
+    else:
+        chosen = choose_pictures(_candidates(raw), args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, str]] = []
     with ProcessPoolExecutor(args.jobs) as pool:

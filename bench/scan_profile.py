@@ -79,7 +79,9 @@ def per_file(folder: Path) -> tuple[int, float, dict[str, float]]:
         "EXIF facts": ("_exif_facts", fp),
         "metadata (GPS, text)": ("_metadata", fp),
         "PNG trailing chunks": ("adopt_png_trailing_chunks", fp.metadata),
-        "decode (reduced)": ("_decode_small", fp),
+        "decode (reduced)": ("_decode_pixels", fp),
+        "reduce for the hash": ("_reduce_for_hash", fp),
+        "features from the hash decode": ("_early_features", fp),
         "to RGB (alpha over grey)": ("_to_rgb", fp),
         "quality statistics": ("measure", fp.quality),
         "pHash + route hashes": ("route_hashes", fp),
@@ -89,7 +91,7 @@ def per_file(folder: Path) -> tuple[int, float, dict[str, float]]:
     for name, (attr, owner) in steps.items():
         originals.append((owner, attr, getattr(owner, attr)))
         setattr(owner, attr, timed(name, getattr(owner, attr)))
-    settings = HashSettings()
+    settings = HashSettings(with_features=True)  # as the default scan (it verifies)
     paths = sorted(os.path.join(d, f) for d, _, fs in os.walk(folder) for f in fs
                    if Path(f).suffix.lower() in fp.IMAGE_EXTENSIONS)
     try:

@@ -44,6 +44,9 @@ class HashSettings:
     algorithm: str = DEFAULT_HASH
     hash_size: int = DEFAULT_HASH_SIZE
     max_pixels: int = DEFAULT_MAX_PIXELS
+    # Not part of the fingerprint (nor of equality or the key): the scan will verify candidates, so a
+    # picture decoded in full for its hash also brings its local features (fingerprint.EARLY_FEATURE_PIXELS).
+    with_features: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.algorithm not in HASH_ALGORITHMS:
@@ -57,8 +60,9 @@ class HashSettings:
     def key(self) -> str:
         """Identifies the fingerprint recipe in the cache; bump the suffix when the recipe changes."""
         # v6: 39 query hashes (grid and tilt windows, imgreview.scan.variants) and the pHash DCT
-        # computed without scipy (same bits except exact ties at the median).
-        return f"{self.algorithm}-{self.hash_size}-v6"
+        # computed without scipy (same bits except exact ties at the median). v7: the content-block
+        # route (40 query hashes).
+        return f"{self.algorithm}-{self.hash_size}-v7"
 
     @property
     def bits(self) -> int:

@@ -8,11 +8,13 @@ plain and the trimmed hashes of all pictures, and the corner windows against the
 * a pair with a low-information side (flat fill, gradient) keeps the signature rule of
   :mod:`imgreview.scan.verify` (both must be low-information and alike), direct route only;
 * any other pair must pass the local-feature stage (:mod:`imgreview.scan.localfeat`); a picture
-  with too few features to decide (tiny or nearly flat) is accepted only by a direct, dihedral
-  (mirror, turn) or both-trimmed hash match at half the threshold (the whole threshold for
-  pictures under :data:`TINY_SIDE` pixels) whose grey views agree with a correlation of at least
-  :data:`FALLBACK_CORRELATION` as the route sees them: A turned as the route says, and only the
-  content inside trimmed borders when either side is mostly border.
+  with too few features to decide (tiny or nearly flat) is accepted only by a direct hash match
+  at half the threshold (the whole threshold for pictures under :data:`TINY_SIDE` pixels), or a
+  dihedral (mirror, turn) or both-trimmed match at a quarter of it, whose grey views agree with a
+  correlation of at least :data:`FALLBACK_CORRELATION` as the route sees them: A turned as the
+  route says, and only the content inside trimmed borders when either side is mostly border.
+  Smooth pictures of one kind (two gradients, two flat designs turned) agree on a 16×16 view
+  and land 6 bits apart, so a route that transformed the picture must come closer.
 
 Each accepted pair carries its *evidence* (the ``Member.evidence`` schema of the scan result).
 """
@@ -33,6 +35,8 @@ from imgreview.scan.variants import DIHEDRAL, MIRRORED_ROUTES, ROUTES, SAME_ROUT
 from imgreview.scan.verify import Signatures, correlation, verify_pairs
 
 FALLBACK_CORRELATION = 0.9
+# The version of the verification rules: part of the key under which a rescan reuses groups.
+VERIFY_RULES = "v5"
 # Below this many pixels on the short side local features say little (a 64×48 icon upscaled):
 # a direct hash match with a high grey correlation decides.
 TINY_SIDE = 96
@@ -210,12 +214,12 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
         fa, fb = feats.get(c.a), feats.get(c.b)
         few = m is None or fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < 4 * MIN_INLIERS
         tiny = short_sides is not None and min(short_sides[c.a], short_sides[c.b]) < TINY_SIDE
-        bound = threshold if tiny else threshold // 2
+        route = "direct" if c.route == DIRECT else ROUTES[c.route]
+        if route != "direct" and route not in DIHEDRAL and not (route == "trimmed" and c.target == "trimmed"):
+            continue  # windows and tilts of a featureless picture: too weak a signal
+        bound = threshold if tiny else threshold // 2 if route == "direct" else threshold // 4
         if not (few or tiny) or c.distance > bound:
             continue
-        route = "direct" if c.route == DIRECT else ROUTES[c.route]
-        if route != "direct" and route not in DIHEDRAL and c.target != "trimmed":
-            continue  # windows and tilts of a featureless picture: too weak a signal
         # The grey signatures must agree as the route sees the pictures: the dihedral variant of
         # A against B, and the content inside trimmed borders when either side is mostly border
         # (two flat pictures in one kind of letterbox screenshot hash alike by their frame).

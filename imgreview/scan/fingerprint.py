@@ -37,6 +37,11 @@ OPTIONAL_EXTENSIONS = {".heic": "heif", ".heif": "heif", ".avif": "avif"}
 BACKGROUND = (128, 128, 128)  # transparency is composited over this
 GRAY_SIDE = 16
 COLOR_SIDE = 4
+# A picture decoded in full for its hash (PNG, WebP, TIFF, ...: formats without a reduced decode) with
+# at least this many pixels also gets its local features (imgreview.scan.localfeat) from that same
+# decode, when the scan will verify candidates: the second stage would otherwise decode it in full
+# a second time, which costs several times the features themselves (docs/benchmarks.md).
+EARLY_FEATURE_PIXELS = 3_000_000
 # A picture whose 16×16 thumbnail deviates from its best-fitting plane by less than this
 # (standard deviation, 0..255 levels) carries too little structure for its hash to mean anything.
 LOWINFO_RESIDUAL = 3.0
@@ -109,6 +114,9 @@ class Fingerprint:
     routes: bytes = b""  # query hashes of the hard edits (see imgreview.scan.variants), pHash only
     quality: bytes = b""  # quality statistics + features (imgreview.scan.quality.encode)
     meta: str | None = None  # JSON: GPS, description, comment, keywords (imgreview.scan.metadata)
+    # Local features computed from the hash's own full decode (see EARLY_FEATURE_PIXELS), as
+    # localfeat.Features.to_bytes(mirror=False); handed to the feature cache, not kept with the fingerprint.
+    features: bytes = b""
 
 
 @dataclass(slots=True)
@@ -157,6 +165,8 @@ def fingerprint_file(path: str, settings: HashSettings) -> Fingerprint | Failure
 
 
 def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings: HashSettings) -> Fingerprint:
+    """The fingerprint of a file's bytes (with ``settings.with_features``: and the local features of
+    a large full decode, see :data:`EARLY_FEATURE_PIXELS`)."""
     if not data:
         raise ImageRejected("empty file (0 bytes)")
     digest = digest_bytes(data)
@@ -186,16 +196,21 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         try:
-            small = _decode_small(img, settings, data)
+            decoded = _decode_pixels(img, settings, data)
+            small = _reduce_for_hash(decoded, settings)
         except OSError as exc:
             raise ImageRejected(f"truncated or corrupt image data: {exc}") from None
         except (ValueError, SyntaxError) as exc:
             raise ImageRejected(f"corrupt image data: {exc}") from None
+        early = b""
+        if settings.with_features and fmt != "JPEG" and decoded.width * decoded.height >= EARLY_FEATURE_PIXELS:
+            early = _early_features(decoded, orientation)
+        del decoded
     transpose = _ORIENTATION.get(orientation)
     if transpose is not None:
         small = small.transpose(transpose)
     rgb = _to_rgb(small)
-    stats, features = quality.measure(rgb, width, height)  # the same thumbnail: no second decode
+    stats, stats_features = quality.measure(rgb, width, height)  # the same thumbnail: no second decode
     routes = b""
     if settings.algorithm == "phash":
         hash_bits, queries = route_hashes(rgb, settings.hash_size)
@@ -221,8 +236,9 @@ def fingerprint_bytes(path: str, data: bytes, size: int, mtime_ns: int, settings
         gray=gray.tobytes(),
         color=color.tobytes(),
         routes=routes,
-        quality=quality.encode(stats, features),
+        quality=quality.encode(stats, stats_features),
         meta=meta,
+        features=early,
     )
 
 
@@ -240,15 +256,32 @@ def decode_upright(path: str, side: int) -> Image.Image | None:
         if img.format == "JPEG":
             img.draft("RGB", (side, side))
         out: Image.Image = _decode_webp(img, None) or _loaded(img)
-        longest = max(out.size)
-        if longest > 2 * side:
-            if out.mode in ("P", "PA", "1", "I;16", "I;16B", "I;16L", "I;16N"):
-                out = out.convert("RGBA" if _has_alpha(out) else _wide_mode(out))
-            out = out.reduce(longest // side)
-        transpose = _ORIENTATION.get(orientation)
-        if transpose is not None:
-            out = out.transpose(transpose)
-        return _to_rgb(out)
+        return _upright_view(out, orientation, side)
+
+
+def _upright_view(out: Image.Image, orientation: int, side: int) -> Image.Image:
+    """A decoded picture reduced to about ``side`` pixels (at least), turned upright, in RGB."""
+    longest = max(out.size)
+    if longest > 2 * side:
+        if out.mode in ("P", "PA", "1", "I;16", "I;16B", "I;16L", "I;16N"):
+            out = out.convert("RGBA" if _has_alpha(out) else _wide_mode(out))
+        out = out.reduce(longest // side)
+    transpose = _ORIENTATION.get(orientation)
+    if transpose is not None:
+        out = out.transpose(transpose)
+    return _to_rgb(out)
+
+
+def _early_features(decoded: Image.Image, orientation: int) -> bytes:
+    """The local features of a fully decoded picture, as :func:`localfeat.features_of_file` computes
+    them from its own decode (the same pixels: ``decode_upright`` decodes a non-JPEG in full too);
+    empty if they cannot be computed (the second stage then tries again from the file)."""
+    from imgreview.scan.localfeat import FEATURE_SIDE, compute_features
+
+    try:
+        return compute_features(_upright_view(decoded, orientation, FEATURE_SIDE), mirrored=False).to_bytes(mirror=False)
+    except Exception:
+        return b""
 
 
 def _exif_facts(img: Image.Image) -> tuple[int, str | None, str | None]:
@@ -326,10 +359,24 @@ def _decode_webp(img: Image.Image, data: bytes | None) -> Image.Image | None:
 
 def _decode_small(img: Image.Image, settings: HashSettings, data: bytes | None = None) -> Image.Image:
     """Decode the first frame with no more pixels than hashing needs (``data``: the file's bytes, if at hand)."""
-    target = max(64, settings.hash_size * 8)
+    return _reduce_for_hash(_decode_pixels(img, settings, data), settings)
+
+
+def _hash_target(settings: HashSettings) -> int:
+    return max(64, settings.hash_size * 8)
+
+
+def _decode_pixels(img: Image.Image, settings: HashSettings, data: bytes | None = None) -> Image.Image:
+    """The first frame decoded: JPEGs reduced inside the codec to what hashing needs, the rest in full."""
     if img.format == "JPEG":
+        target = _hash_target(settings)
         img.draft("RGB", (target, target))  # DCT-domain downscale by up to 8×
-    img = _decode_webp(img, data) or _loaded(img)
+    return _decode_webp(img, data) or _loaded(img)
+
+
+def _reduce_for_hash(img: Image.Image, settings: HashSettings) -> Image.Image:
+    """A decoded picture brought near the size hashing needs (box-reduced by a whole factor)."""
+    target = _hash_target(settings)
     longest = max(img.size)
     if longest > 4 * target:
         factor = longest // (2 * target)

@@ -9,7 +9,10 @@ correlate with it where they overlap. Same UI text in two letterbox screenshots,
 on two pictures, give consistent matches but no aligned correlation; features are computed
 inside the trimmed picture (bars and frames left out) for the same reason.
 
-Features are computed only for files that are in a candidate pair, and cached by the scan.
+Features are computed only for files that are in a candidate pair, and cached by the scan. The
+mirrored features (ORB of the mirrored picture, about a third of a file's cost) only for files on
+the query side of a mirror-type candidate (:data:`imgreview.scan.variants.MIRRORED_ROUTES`), and
+cached apart from the plain ones (:data:`MIRROR_RECIPE`).
 """
 
 from __future__ import annotations
@@ -45,8 +48,21 @@ MIN_INLIERS = 12
 MIN_INLIER_RATIO = 0.15  # inliers / ratio-tested matches
 MIN_ALIGNED_CORRELATION = 0.6
 MIN_OVERLAP = 0.2  # overlap as a share of the smaller picture
+# A picture matched into a small part of the other at a very different scale (its overlap under
+# INSET_SHARE of the larger picture, the scale outside INSET_SCALE) is a coincidence of one small
+# shape (an arc, an edge, a blob) or a picture-in-picture, not a copy: the aligned comparison then
+# rests on a few dozen pixels of the small copy. Measured on tiles of different real pictures
+# (bench/false_pairs.py): 12 of 29 accepted false pairs were such insets, no true pair of the hard
+# corpus' dev half was.
+INSET_SHARE = 0.2
+INSET_SCALE = (0.45, 2.2)
+# Copies are upright, quarter-turned or straightened by a few degrees; a geometry turned further
+# from a quarter turn than this is a coincidence of points (star fields, scattered dots) that
+# RANSAC fitted, not an edit (the false pair of two nebula photographs in the second dev corpus).
+ROTATION_SLACK = 12.0
 SCALE_RANGE = (1 / 12, 12)
-RECIPE = f"orb{N_FEATURES}-{FEATURE_SIDE}-v3"
+RECIPE = f"orb{N_FEATURES}-{FEATURE_SIDE}-v4"  # v4: the plain blob no longer holds the mirrored features
+MIRROR_RECIPE = f"{RECIPE}-mirror"  # the mirrored features alone (Features.mirror_bytes)
 
 
 @dataclass(slots=True)
@@ -60,15 +76,36 @@ class Features:
     small: np.ndarray  # (h, w) uint8, the picture at SMALL_SIDE
     box: tuple[int, int, int, int]  # content box in feature coordinates (after trimming)
 
-    def to_bytes(self) -> bytes:
+    def to_bytes(self, mirror: bool = True) -> bytes:
+        """The features as one blob; the mirrored ones included if present and ``mirror``."""
         buf = io.BytesIO()
         arrays: dict[str, Any] = {"meta": np.array([self.width, self.height, *self.box], dtype=np.int32),
                                   "p": self.points, "d": self.descriptors, "s": self.small}
-        if self.mirror_points is not None and self.mirror_descriptors is not None:
+        if mirror and self.mirror_points is not None and self.mirror_descriptors is not None:
             arrays["mp"] = self.mirror_points
             arrays["md"] = self.mirror_descriptors
         np.savez(buf, **arrays)
         return buf.getvalue()
+
+    @property
+    def has_mirror(self) -> bool:
+        return self.mirror_points is not None and self.mirror_descriptors is not None
+
+    def mirror_bytes(self) -> bytes:
+        """The mirrored features alone (cached under :data:`MIRROR_RECIPE`); ValueError if there are none."""
+        if self.mirror_points is None or self.mirror_descriptors is None:
+            raise ValueError("no mirrored features")
+        buf = io.BytesIO()
+        np.savez(buf, mp=self.mirror_points, md=self.mirror_descriptors)
+        return buf.getvalue()
+
+    def add_mirror(self, data: bytes) -> None:
+        """Attach mirrored features stored by :meth:`mirror_bytes`."""
+        z = np.load(io.BytesIO(data))
+        points, descriptors = z["mp"], z["md"]
+        if points.ndim != 2 or len(points) != len(descriptors):
+            raise ValueError("mirrored features of another layout")
+        self.mirror_points, self.mirror_descriptors = points, descriptors
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Features:
@@ -243,11 +280,17 @@ def _match(fa: Features, fb: Features, pa: np.ndarray, da: np.ndarray, nb: int, 
     if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
         result.reason = "implausible scale"
         return result
+    if min(abs(rotation) % 90.0, 90.0 - abs(rotation) % 90.0) > ROTATION_SLACK:
+        result.reason = "implausible rotation"
+        return result
     corr, share_small, share_large = _aligned_correlation(fa, fb, model)
     result.correlation = round(corr, 3)
     result.crop = round(min(1.0, share_large), 3)
     if share_small < MIN_OVERLAP:
         result.reason = "too little overlap"
+        return result
+    if share_large < INSET_SHARE and not INSET_SCALE[0] <= scale <= INSET_SCALE[1]:
+        result.reason = "matches only a small part of the other picture"
         return result
     if corr < MIN_ALIGNED_CORRELATION:
         result.reason = "aligned pictures differ"

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +24,19 @@ from imgreview.labels import DatasetError, Labeller, Layout, annotate
 from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.scan import quality
 from imgreview.scan.cache import FingerprintCache
-from imgreview.scan.candidates import Evidence, merge_candidates, route_candidates, route_threshold, verify_candidates
+from imgreview.scan.candidates import (
+    DIRECT,
+    Candidate,
+    Evidence,
+    merge_candidates,
+    route_candidates,
+    route_threshold,
+    verify_candidates,
+)
 from imgreview.scan.executors import make_executor
 from imgreview.scan.fingerprint import Failure, Fingerprint
 from imgreview.scan.grouping import reference_groups
-from imgreview.scan.localfeat import RECIPE, Features, features_of_file
+from imgreview.scan.localfeat import MIRROR_RECIPE, RECIPE, Features, features_of_file
 from imgreview.scan.reuse import grouping_key, previous_groups, previous_store
 from imgreview.scan.search import Pairs, find_pairs, to_words
 from imgreview.scan.verify import Signatures
@@ -127,17 +135,20 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         total = len(todo)
         report("hash", 0, total)
         pending: list[Fingerprint | Failure] = []
+        early = _EarlyFeatures(session.cache_path.with_name("features.sqlite"))
         last_store = time.monotonic()
         try:
-            for item in executor.fingerprint(todo, settings.hash):
+            for item in executor.fingerprint(todo, replace(settings.hash, with_features=settings.verify)):
                 pending.append(item)
                 hashed += 1
                 if isinstance(item, Fingerprint):
                     fingerprints[item.path] = item
+                    early.take(item)
                 else:
                     failures[item.path] = item
                 if len(pending) >= STORE_EVERY or time.monotonic() - last_store > STORE_SECONDS:
                     cache.store(pending, key)
+                    early.store()
                     pending.clear()
                     last_store = time.monotonic()
                 report("hash", hashed, total)
@@ -150,6 +161,7 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         finally:
             executor.close()
         cache.store(pending, key)
+        early.store()
 
     journal = session.journal(read_only=True)
     distinct = journal.distinct_pairs()
@@ -266,7 +278,7 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
         sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
         report("verify", 0, len(cands))
         source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
-                                settings.effective_jobs)
+                                settings.effective_jobs, mirrored=mirror_sides(cands))
         accepted = verify_candidates(cands, sig, threshold, source, workers=settings.effective_jobs,
                                      short_sides=[min(f.width, f.height) for f in fps])
         report("verify", len(cands), len(cands))
@@ -333,55 +345,107 @@ def _oriented(ev: Evidence | None, member: int, cand: object) -> Evidence | None
     return out
 
 
-class _FeatureSource:
-    """Local features of items, from the session cache or computed in worker processes."""
+class _EarlyFeatures:
+    """Local features the workers computed from a file's full decode (Fingerprint.features), moved
+    to the feature cache of the second stage (and off the fingerprint, which is kept in memory)."""
 
-    def __init__(self, paths: list[str], stamps: list[tuple[int, int]], cache: Path | None, jobs: int) -> None:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows: list[tuple[str, int, int, bytes]] = []
+
+    def take(self, fp: Fingerprint) -> None:
+        if fp.features:
+            self.rows.append((fp.path, fp.size, fp.mtime_ns, fp.features))
+            fp.features = b""
+
+    def store(self) -> None:
+        if self.rows:
+            with FingerprintCache(self.path) as cache:
+                cache.store_features(self.rows, RECIPE)
+            self.rows = []
+
+
+def mirror_sides(cands: dict[tuple[int, int], Candidate]) -> set[int]:
+    """The items whose mirrored features the verification uses: the query side (``a``) of every
+    candidate found by an orientation-reversing route (``verify_candidates`` matches A mirrored)."""
+    from imgreview.scan.variants import MIRRORED_ROUTES, ROUTES
+
+    return {c.a for c in cands.values() if c.route != DIRECT and ROUTES[c.route] in MIRRORED_ROUTES}
+
+
+class _FeatureSource:
+    """Local features of items, from the session cache or computed in worker processes.
+
+    The mirrored features are computed only for the items in ``mirrored`` (None: for all), and cached
+    apart from the plain ones (:data:`MIRROR_RECIPE`), so a later scan that needs them for more
+    files computes only those.
+    """
+
+    def __init__(self, paths: list[str], stamps: list[tuple[int, int]], cache: Path | None, jobs: int,
+                 mirrored: set[int] | None = None) -> None:
         self.paths, self.stamps, self.cache, self.jobs = paths, stamps, cache, jobs
+        self.mirrored = mirrored
         self.computed = 0
+
+    def _wants_mirror(self, k: int) -> bool:
+        return self.mirrored is None or k in self.mirrored
 
     def __call__(self, items: list[int]) -> dict[int, Features]:
         out: dict[int, Features] = {}
         cached: dict[str, tuple[int, int, bytes]] = {}
+        cached_mirror: dict[str, tuple[int, int, bytes]] = {}
         if self.cache is not None:
             with FingerprintCache(self.cache) as cache:
                 cached = cache.lookup_features(RECIPE)
+                if any(self._wants_mirror(k) for k in items):
+                    cached_mirror = cache.lookup_features(MIRROR_RECIPE)
         todo = []
         for k in items:
             hit = cached.get(self.paths[k])
             if hit is not None and (hit[0], hit[1]) == self.stamps[k]:
                 try:
-                    out[k] = Features.from_bytes(hit[2])
+                    f = Features.from_bytes(hit[2])
+                    if self._wants_mirror(k) and not f.has_mirror:
+                        mirror = cached_mirror.get(self.paths[k])
+                        if mirror is None or (mirror[0], mirror[1]) != self.stamps[k]:
+                            raise KeyError("mirrored features not cached")
+                        f.add_mirror(mirror[2])
+                    out[k] = f
                     continue
                 except (ValueError, KeyError, OSError):
                     pass
             todo.append(k)
         if not todo:
             return out
-        computed = _compute_features([self.paths[k] for k in todo], self.jobs)
-        store = []
-        for k, f in zip(todo, computed, strict=True):
-            if f is not None:
-                out[k] = f
-                store.append((self.paths[k], *self.stamps[k], f.to_bytes()))
+        computed = _compute_features([(self.paths[k], self._wants_mirror(k)) for k in todo], self.jobs)
+        store, store_mirror = [], []
+        for k, new in zip(todo, computed, strict=True):
+            if new is not None:
+                out[k] = new
+                store.append((self.paths[k], *self.stamps[k], new.to_bytes(mirror=False)))
+                if new.has_mirror:
+                    store_mirror.append((self.paths[k], *self.stamps[k], new.mirror_bytes()))
         self.computed += len(todo)
         if self.cache is not None and store:
             with FingerprintCache(self.cache) as cache:
                 cache.store_features(store, RECIPE)
+                if store_mirror:
+                    cache.store_features(store_mirror, MIRROR_RECIPE)
         return out
 
 
-def _features_both(path: str) -> Features | None:
-    return features_of_file(path, mirrored=True)
+def _features_job(job: tuple[str, bool]) -> Features | None:
+    """One file's features (``job``: path, and whether the mirrored features are needed too)."""
+    return features_of_file(job[0], mirrored=job[1])
 
 
-def _compute_features(paths: list[str], jobs: int) -> list[Features | None]:
-    if jobs <= 1 or len(paths) < 8:
-        return [_features_both(p) for p in paths]
+def _compute_features(jobs_: list[tuple[str, bool]], jobs: int) -> list[Features | None]:
+    if jobs <= 1 or len(jobs_) < 8:
+        return [_features_job(j) for j in jobs_]
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_features_both, paths, chunksize=max(1, min(16, len(paths) // (4 * jobs)))))
+        return list(pool.map(_features_job, jobs_, chunksize=max(1, min(16, len(jobs_) // (4 * jobs)))))
 
 
 def _result(roots: list[str], settings: ScanSettings, groups: list[Group]) -> ScanResult:

@@ -112,9 +112,15 @@ def thumbnail(rgb: Image.Image) -> Image.Image:
 
 
 def measure(rgb: Image.Image, width: int, height: int) -> tuple[Stats, np.ndarray]:
-    """Statistics and the feature vector of a decoded picture (``width``×``height`` = its full size)."""
-    arr = np.asarray(thumbnail(rgb), dtype=np.float32)
-    r, g, b = arr[..., 0], arr[..., 1], arr[..., 2]
+    """Statistics and the feature vector of a decoded picture (``width``×``height`` = its full size).
+
+    The channels are taken as separate contiguous planes and everything that is exact in integers
+    (channel max/min, colour bins, gradient-magnitude bins) is counted in integers: the same
+    numbers as the float formulas of the docstring, at a fraction of the passes
+    (``tests/unit/test_triage_parts.py`` compares them with a direct evaluation).
+    """
+    planes = np.ascontiguousarray(np.asarray(thumbnail(rgb), dtype=np.uint8).transpose(2, 0, 1))
+    r, g, b = planes.astype(np.float32)
     bright = np.sqrt(0.241 * r * r + 0.691 * g * g + 0.068 * b * b) / 255.0
     p05, p99 = np.percentile(bright, (5, 99))
     grey = 0.299 * r + 0.587 * g + 0.114 * b
@@ -124,12 +130,15 @@ def measure(rgb: Image.Image, width: int, height: int) -> tuple[Stats, np.ndarra
     entropy = float(-(p * np.log2(p)).sum())
     lap = _laplacian(grey)
     sharp = float(lap.std() / gstd) if gstd > 1e-3 and lap.size else 0.0
-    hi = arr.max(axis=2)
-    spread = hi - arr.min(axis=2)
+    hi = np.maximum(np.maximum(planes[0], planes[1]), planes[2])
     lit = hi > 16  # saturation is meaningless in near-black pixels
-    colourful = float(spread[lit].sum() / hi[lit].sum()) if lit.any() else 0.0
+    colourful = 0.0
+    if lit.any():
+        spread = hi - np.minimum(np.minimum(planes[0], planes[1]), planes[2])
+        # exact integer sums (< 2**24 on a 128 px thumbnail), divided in float32 as the float form was
+        colourful = float(np.float32(int(spread[lit].sum())) / np.float32(int(hi[lit].sum())))
     stats = Stats(width, height, float(p99), float(p05), float(bright.mean()), sharp, entropy, gstd, colourful)
-    return stats, _features(arr, grey, bright, stats)
+    return stats, _features(planes, grey, bright, stats)
 
 
 def colourful_feature(s: Stats) -> float:
@@ -144,20 +153,29 @@ def _laplacian(grey: np.ndarray) -> np.ndarray:
     return out
 
 
-def _features(arr: np.ndarray, grey: np.ndarray, bright: np.ndarray, s: Stats) -> np.ndarray:
+_COLOUR_BIN = np.minimum(2, np.arange(256) * 3 // 256)  # floor(level / 256 · 3): 3 bins per channel
+_COLOUR_INDEX = (_COLOUR_BIN * 9, _COLOUR_BIN * 3, _COLOUR_BIN)
+_EDGE_BINS = (4, 16, 48)
+_PI32 = np.float32(math.pi)  # gradient magnitude bins: [0, 4), [4, 16), [16, 48), [48, ∞)
+
+
+def _features(planes: np.ndarray, grey: np.ndarray, bright: np.ndarray, s: Stats) -> np.ndarray:
     """56 cheap colour/texture numbers: a 3×3×3 colour histogram (square-rooted), an 8-bin gradient
     orientation histogram weighted by magnitude, a 4-bin gradient magnitude histogram, the 3×3
-    layout of brightness, and global statistics."""
-    q = np.clip((arr / 256.0 * 3).astype(np.int64), 0, 2)
-    idx = (q[..., 0] * 9 + q[..., 1] * 3 + q[..., 2]).ravel()
+    layout of brightness, and global statistics. ``planes``: the (3, h, w) uint8 channels."""
+    idx = (_COLOUR_INDEX[0][planes[0]] + _COLOUR_INDEX[1][planes[1]] + _COLOUR_INDEX[2][planes[2]]).ravel()
     colour = np.sqrt(np.bincount(idx, minlength=27) / max(1, idx.size))
     gy, gx = np.gradient(grey) if min(grey.shape) >= 2 else (np.zeros_like(grey), np.zeros_like(grey))
     mag = np.hypot(gx, gy)
-    ang = (np.arctan2(gy, gx) % math.pi) / math.pi * 8
+    theta = np.arctan2(gy, gx)  # theta mod π as np.remainder gives it (π itself to 0), without its division
+    theta[theta == _PI32] = 0.0
+    np.add(theta, _PI32, out=theta, where=theta < 0)
+    ang = theta / math.pi * 8
     orient = np.bincount(np.clip(ang.astype(np.int64), 0, 7).ravel(), weights=mag.ravel(), minlength=8)
     total = orient.sum()
     orient = np.sqrt(orient / total) if total > 0 else orient
-    edges = np.histogram(mag, bins=(0, 4, 16, 48, np.inf))[0] / max(1, mag.size)
+    below = [int(np.count_nonzero(mag < edge)) for edge in _EDGE_BINS] + [mag.size]
+    edges = np.diff(np.array([0, *below], dtype=np.int64)) / max(1, mag.size)
     h, w = bright.shape
     layout = np.array([bright[i * h // 3:(i + 1) * h // 3 or None, j * w // 3:(j + 1) * w // 3 or None].mean()
                        if h >= 3 and w >= 3 else bright.mean() for i in range(3) for j in range(3)])

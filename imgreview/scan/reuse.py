@@ -8,6 +8,7 @@ import os
 from imgreview import __version__
 from imgreview.fs import new_digest
 from imgreview.model import Group
+from imgreview.scan.candidates import VERIFY_RULES
 from imgreview.scan.fingerprint import Fingerprint
 from imgreview.scan.localfeat import RECIPE as FEATURE_RECIPE
 from imgreview.scan.walk import FileEntry
@@ -23,7 +24,7 @@ def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
                  settings: ScanSettings, distinct: set[tuple[str, str]]) -> str:
     """A digest of everything the groups depend on: files, contents, hashes, settings, "not duplicates"."""
     h = new_digest()
-    h.update(json.dumps([__version__, FEATURE_RECIPE, roots, settings.hash.key, settings.effective_threshold,
+    h.update(json.dumps([__version__, FEATURE_RECIPE, VERIFY_RULES, roots, settings.hash.key, settings.effective_threshold,
                          settings.engine,
                          settings.verify, sorted(distinct)], ensure_ascii=True).encode("ascii"))
     for path in sorted(fingerprints):

@@ -15,7 +15,12 @@ letterbox "screenshot". For each picture the fingerprint also stores *query hash
   at 80 % on a 4×4 grid of positions, so an off-centre crop lies within a few percent of one;
 * small tilts: the picture turned ±4° and cropped to no empty corners;
 * border trimming: near-uniform borders (letterbox bars with UI text, white frames, caption bars)
-  are trimmed side by side, and the trimmed picture and its centre square are hashed too.
+  are trimmed side by side, and the trimmed picture and its centre square are hashed too;
+* the content block (:func:`content_box`): on a picture whose backdrop is the colour of its
+  border (a figure on black, a nebula, a product on white), the largest block of content between
+  empty bands. It is the same block whether the picture stands alone or sits in a letterbox
+  screenshot of the same colour with a status bar and a caption around it, where trimming stops
+  at the text or at the picture's own sparse edges differently at each scale.
 
 Windows are not cropped and resized one by one: resampling (Lanczos-3, as Pillow's) and the DCT
 are linear maps, so all windows' DCT blocks come from one batched matrix product over a copy of
@@ -28,7 +33,9 @@ Every candidate a query hash finds is verified by the local-feature stage (:mod:
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -61,14 +68,14 @@ GRID_WINDOWS: dict[str, tuple[float, float, float]] = {
 # A small rotation, cropped to the largest upright window of the same aspect (what "straighten"
 # tools and re-posts with a tilt keep); ±4° covers about 2°..6°.
 ROTATIONS: dict[str, float] = {"rotate+4": 4.0, "rotate-4": -4.0}
-REGIONS = ("trimmed", "trimmed-square")
+REGIONS = ("trimmed", "trimmed-square", "content")
 ROUTES: tuple[str, ...] = (*DIHEDRAL, *ASPECT_WINDOWS, *GRID_WINDOWS, *ROTATIONS, *REGIONS)
 MIRRORED_ROUTES = frozenset({"mirror", "flip", "transpose", "transverse"})  # orientation-reversing
 # Routes also compared with the same route of every other picture (not only with its plain hash):
 # the trimmed picture is a canonical form (a plain backdrop trimmed alike on both sides, a caption
 # bar or letterbox removed from one), and a corner window leaves out what an overlay in the
 # opposite corner (a logo, a watermark) changed.
-SAME_ROUTES: tuple[str, ...] = ("trimmed", *(name for name, (_, fx, fy) in GRID_WINDOWS.items()
+SAME_ROUTES: tuple[str, ...] = ("trimmed", "content", *(name for name, (_, fx, fy) in GRID_WINDOWS.items()
                                               if fx in (0.0, 1.0) and fy in (0.0, 1.0)))
 MASK_BYTES = (len(ROUTES) + 7) // 8
 TRIM_TOLERANCE = 24
@@ -79,11 +86,14 @@ TRIM_MIN = 0.03  # trim only when at least 3 % of a side would go
 ASPECT_TOLERANCE = 0.08
 
 
+@functools.lru_cache(maxsize=8)
 def dct_rows(side: int, size: int) -> np.ndarray:
-    """The first ``size`` rows of the unnormalised DCT-II of length ``side`` (scipy.fftpack's)."""
+    """The first ``size`` rows of the unnormalised DCT-II of length ``side`` (scipy.fftpack's; read-only, cached)."""
     k = np.arange(size, dtype=np.float64)[:, None]
     n = np.arange(side, dtype=np.float64)[None, :]
-    return np.asarray(2.0 * np.cos(np.pi * k * (2.0 * n + 1.0) / (2.0 * side)))
+    rows = np.asarray(2.0 * np.cos(np.pi * k * (2.0 * n + 1.0) / (2.0 * side)))
+    rows.flags.writeable = False
+    return rows
 
 
 def dct_low(grey: Image.Image, size: int) -> np.ndarray:
@@ -159,29 +169,86 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     h, w = grey.shape
     if h < 8 or w < 8:
         return None
-    g = grey.astype(np.int16)
+    g = np.asarray(grey, dtype=np.uint8)
 
-    def run(lines: np.ndarray) -> int:
-        colour = int(np.median(lines[0]))
-        share = (np.abs(lines - colour) <= TRIM_TOLERANCE).mean(axis=1)
-        strict = share >= TRIM_STRICT
+    def run(outer: np.ndarray, axis: int, n: int) -> int:
+        # ``outer``: the outer TRIM_REACH of the side's lines (rows for axis 1, columns for axis 0),
+        # the outermost first. A bar is mostly empty rows with some rows of text (or a logo) in it:
+        # trim up to the last empty row within them while empty rows stay the majority, so a bar's
+        # text does not stop the trim, and a subject on a plain backdrop (a portrait, a product on
+        # white) or a dark picture next to a dark bar is not eaten into.
+        first = outer[0] if axis == 1 else outer[:, 0]
+        part = np.partition(first, ((n - 1) // 2, n // 2))
+        colour = int((int(part[(n - 1) // 2]) + int(part[n // 2])) / 2)  # int(np.median(first))
+        near = (outer >= colour - TRIM_TOLERANCE) & (outer <= colour + TRIM_TOLERANCE)  # |v - colour| <= tol
+        strict = np.count_nonzero(near, axis=axis) / n >= TRIM_STRICT
         if not strict[0]:
             return 0
-        # A bar is mostly empty rows with some rows of text (or a logo) in it: trim up to the last
-        # empty row within the outer TRIM_REACH of the side while empty rows stay the majority,
-        # so a bar's text does not stop the trim, and a subject on a plain backdrop (a portrait,
-        # a product on white) or a dark picture next to a dark bar is not eaten into.
-        reach = max(1, int(len(strict) * TRIM_REACH))
-        empty = np.flatnonzero(strict[:reach])
+        empty = np.flatnonzero(strict)
         majority = (np.arange(len(empty)) + 1) / (empty + 1) >= TRIM_MAJORITY
         return int(empty[np.flatnonzero(majority)[-1]]) + 1
-    top = run(g)
-    bottom = h - run(g[::-1])
-    left = run(g.T)
-    right = w - run(g.T[::-1])
+    reach_h, reach_w = max(1, int(h * TRIM_REACH)), max(1, int(w * TRIM_REACH))
+    top = run(g[:reach_h], 1, w)
+    bottom = h - run(g[::-1][:reach_h], 1, w)
+    left = run(g[:, :reach_w], 0, h)
+    right = w - run(g[:, ::-1][:, :reach_w], 0, h)
     if bottom - top < 0.1 * h or right - left < 0.1 * w:
         return None  # almost all border: a flat or framed-nothing picture, nothing meaningful inside
     if max(top, h - bottom) < TRIM_MIN * h and max(left, w - right) < TRIM_MIN * w:
+        return None
+    return left, top, right, bottom
+
+
+CONTENT_TOLERANCE = 24  # grey levels from the backdrop colour
+CONTENT_GAP = 0.015  # an empty band at least this share of the side (2 px at least) splits blocks
+CONTENT_MAX_SHARE = 0.9  # a block covering more of the picture than this is the picture itself
+
+
+def _largest_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
+    """The run of lines with content (profile > 0), split at ``gap`` or more empty lines, that holds
+    the most content; (start, end) with end exclusive."""
+    filled = np.flatnonzero(profile > 0)
+    if len(filled) == 0:
+        return 0, 0
+    breaks = np.flatnonzero(np.diff(filled) > gap)
+    starts = np.r_[filled[0], filled[breaks + 1]]
+    ends = np.r_[filled[breaks], filled[-1]] + 1
+    mass = np.add.reduceat(profile, starts) if len(starts) > 1 else np.array([profile[starts[0]:ends[0]].sum()])
+    # reduceat sums to the next start, which includes the gap's zeros: the same mass
+    k = int(np.argmax(mass))
+    return int(starts[k]), int(ends[k])
+
+
+def content_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the largest content block on a backdrop of the border's colour,
+    or None when the picture has no such backdrop or the block is nearly all of it.
+
+    The backdrop colour is the median of the outermost ring; a pixel is content when it is more
+    than :data:`CONTENT_TOLERANCE` grey levels from it. Rows are split into blocks at empty bands
+    of :data:`CONTENT_GAP` of the height, the block with the most content is kept, then its
+    columns the same way, then its rows again (a caption beside the block goes in the second step).
+    """
+    h, w = grey.shape
+    if h < 16 or w < 16:
+        return None
+    g = grey.astype(np.int16)
+    ring = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    colour = int(np.median(ring))
+    if float(np.mean(np.abs(ring - colour) <= CONTENT_TOLERANCE)) < 0.9:
+        return None  # the border is not one backdrop colour
+    mask = np.abs(g - colour) > CONTENT_TOLERANCE
+    top, bottom, left, right = 0, h, 0, w
+    for axis in (1, 0, 1):
+        sub = mask[top:bottom, left:right]
+        if axis == 1:
+            a, b = _largest_run(sub.sum(axis=1), max(2, round(CONTENT_GAP * h)))
+            top, bottom = top + a, top + b
+        else:
+            a, b = _largest_run(sub.sum(axis=0), max(2, round(CONTENT_GAP * w)))
+            left, right = left + a, left + b
+        if bottom - top < 8 or right - left < 8:
+            return None
+    if (bottom - top) * (right - left) > CONTENT_MAX_SHARE * h * w:
         return None
     return left, top, right, bottom
 
@@ -205,54 +272,81 @@ _LANCZOS_TABLE = np.sinc(_LANCZOS_X) * np.sinc(_LANCZOS_X / 3.0)
 def _lanczos_rows(n_in: int, spans: np.ndarray, n_out: int) -> np.ndarray:
     """``(len(spans), n_out, n_in)`` weights resampling the pixels ``lo..hi`` of a line (one span per
     row of ``spans``) to ``n_out`` with Lanczos-3, as Pillow's ``resize(..., box=)`` does (the filter
-    widened by the reduction factor; the kernel read from a table)."""
+    widened by the reduction factor; the kernel read from a table).
+
+    Only the band of input pixels under each output pixel's kernel is evaluated (a few of the
+    line's pixels: the rest weigh zero), then placed into the full rows, which are normalised as a
+    whole: the same numbers, element by element and in the row sums, as evaluating every input
+    pixel (``tests/unit/test_detect.py``), at a fraction of the work.
+    """
     lo, hi = spans[:, 0:1], spans[:, 1:2]
     scale = np.maximum(1e-6, (hi - lo) / n_out)
     support = np.maximum(scale, 1.0)
     centres = lo + (np.arange(n_out)[None, :] + 0.5) * scale  # (W, n_out)
-    x = ((np.arange(n_in) + 0.5)[None, None, :] - centres[:, :, None]) / support[:, :, None]
+    # The kernel is nonzero for |i + 0.5 - centre| < 3·support: a band of at most 6·support + 1 pixels.
+    band = min(n_in, math.ceil(6.0 * float(support.max())) + 4)
+    first = np.clip(np.floor(centres - 3.0 * support - 0.5).astype(np.intp) - 1, 0, n_in - band)
+    cols = first[:, :, None] + np.arange(band)[None, None, :]  # (W, n_out, band), inside 0..n_in-1
+    x = ((cols + 0.5) - centres[:, :, None]) / support[:, :, None]
     idx = np.clip(np.rint((x + 3.0) * ((_LANCZOS_STEPS - 1) / 6.0)), 0, _LANCZOS_STEPS - 1).astype(np.intp)
-    wts = np.where(np.abs(x) < 3.0, _LANCZOS_TABLE[idx], 0.0)
+    near = np.where(np.abs(x) < 3.0, _LANCZOS_TABLE[idx], 0.0)
+    wts = np.zeros((len(spans), n_out, n_in), dtype=np.float64)
+    rows = np.arange(len(spans) * n_out, dtype=np.intp).reshape(len(spans), n_out, 1) * n_in
+    wts.reshape(-1)[(rows + cols).reshape(-1)] = near.reshape(-1)
     total = wts.sum(axis=2, keepdims=True)
     return np.asarray(wts / np.where(np.abs(total) < 1e-12, 1.0, total))
 
 
-def windows_low(grey: np.ndarray, boxes: list[Box], size: int) -> np.ndarray:
-    """pHash DCT blocks ``(len(boxes), size, size)`` of windows of ``grey``, without cropping or resizing:
-    resampling and DCT are linear, so each block is ``(D·Ry) · grey · (D·Rx)ᵀ``, all windows in
-    one batched product. Close to :func:`dct_low` of the cropped window (a bit or two differ)."""
-    h, w = grey.shape
+def window_maps(h: int, w: int, boxes: Sequence[Box], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(D·Ry, D·Rx)``: the row and column maps ``(len(boxes), size, h)`` and ``(len(boxes), size, w)``
+    that take an h×w picture to the pHash DCT blocks of its windows (see :func:`windows_low`)."""
     side = size * 4
     d = dct_rows(side, size)
     spans = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    ay = np.matmul(d, _lanczos_rows(h, spans[:, [1, 3]], side))  # (W, size, h)
-    ax = np.matmul(d, _lanczos_rows(w, spans[:, [0, 2]], side))  # (W, size, w)
+    ay = np.matmul(d, _lanczos_rows(h, spans[:, [1, 3]], side))
+    ax = np.matmul(d, _lanczos_rows(w, spans[:, [0, 2]], side))
+    return ay, ax
+
+
+@functools.lru_cache(maxsize=64)
+def shared_window_maps(h: int, w: int, boxes: tuple[Box, ...], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`window_maps` of windows that depend only on the picture's size (the aspect and grid
+    windows, the whole of a turned copy), kept for the next picture of the same size (read-only)."""
+    ay, ax = window_maps(h, w, boxes, size)
+    ay.flags.writeable = False
+    ax.flags.writeable = False
+    return ay, ax
+
+
+def windows_low(grey: np.ndarray, boxes: Sequence[Box], size: int,
+                maps: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """pHash DCT blocks ``(len(boxes), size, size)`` of windows of ``grey``, without cropping or resizing:
+    resampling and DCT are linear, so each block is ``(D·Ry) · grey · (D·Rx)ᵀ``, all windows in
+    one batched product (``maps``: the boxes' :func:`window_maps`, if at hand). Close to
+    :func:`dct_low` of the cropped window (a bit or two differ)."""
+    h, w = grey.shape
+    ay, ax = maps if maps is not None else window_maps(h, w, boxes, size)
     return np.asarray(np.matmul(np.matmul(ay, grey.astype(np.float64)), ax.transpose(0, 2, 1)))
 
 
 def _bits_of(lows: np.ndarray) -> np.ndarray:
+    """Each block thresholded at its own median (``np.median``'s value: the mean of the middle two)."""
     flat = lows.reshape(len(lows), -1)
-    return np.asarray(flat > np.median(flat, axis=1, keepdims=True))
+    n = flat.shape[1]
+    if n % 2:
+        return np.asarray(flat > np.partition(flat, n // 2, axis=1)[:, n // 2:n // 2 + 1])
+    part = np.partition(flat, (n // 2 - 1, n // 2), axis=1)
+    return np.asarray(flat > (part[:, n // 2 - 1:n // 2] + part[:, n // 2:n // 2 + 1]) / 2.0)
 
 
 ROTATION_SIDE = 96  # the picture is turned at this size: the hash needs 32 pixels
 WINDOW_SIDE = 80
 
 
-def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The plain pHash bits and the query bits of every route that applies to this picture."""
-    grey = rgb.convert("L")
-    low = dct_low(grey, size)
-    out: dict[str, np.ndarray] = {}
-    for name, (t, fh, fv) in DIHEDRAL.items():
-        out[name] = phash_bits(dihedral_low(low, t, fh, fv))
-    w, h = grey.size
-    pixels = np.asarray(grey)
-    # Windows are resampled from a copy at WINDOW_SIDE pixels (the hash needs 32 of them across).
-    reduce = min(1.0, WINDOW_SIDE / max(w, h))
-    reduced = np.asarray(grey.resize((max(8, round(w * reduce)), max(8, round(h * reduce))), Image.Resampling.BOX),
-                         dtype=np.float64) if reduce < 1 else pixels.astype(np.float64)
-    ry, rx = reduced.shape[0] / h, reduced.shape[1] / w
+@functools.lru_cache(maxsize=256)
+def _fixed_windows(w: int, h: int) -> tuple[tuple[str, ...], tuple[Box, ...]]:
+    """Names and boxes of the windows that depend only on the picture's size: the aspect windows that
+    apply to it and the grid windows."""
     names: list[str] = []
     boxes: list[Box] = []
     for name, (aspect, share) in ASPECT_WINDOWS.items():
@@ -262,41 +356,66 @@ def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.
     for name, (share, fx, fy) in GRID_WINDOWS.items():
         names.append(name)
         boxes.append(window_box(w, h, w / h, share, fx, fy))
+    return tuple(names), tuple(boxes)
+
+
+def route_hashes(rgb: Image.Image, size: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The plain pHash bits and the query bits of every route that applies to this picture."""
+    grey = rgb.convert("L")
+    low = dct_low(grey, size)
+    # The plain block and its six dihedral variants, each thresholded at its own median in one call.
+    dihedral = _bits_of(np.stack([low, *(dihedral_low(low, t, fh, fv) for t, fh, fv in DIHEDRAL.values())]))
+    out: dict[str, np.ndarray] = dict(zip(DIHEDRAL, dihedral[1:], strict=True))
+    w, h = grey.size
+    pixels = np.asarray(grey)
+    # Windows are resampled from a copy at WINDOW_SIDE pixels (the hash needs 32 of them across).
+    reduce = min(1.0, WINDOW_SIDE / max(w, h))
+    reduced = np.asarray(grey.resize((max(8, round(w * reduce)), max(8, round(h * reduce))), Image.Resampling.BOX),
+                         dtype=np.float64) if reduce < 1 else pixels.astype(np.float64)
+    ry, rx = reduced.shape[0] / h, reduced.shape[1] / w
+    names, fixed = _fixed_windows(w, h)
+    boxes: list[Box] = []
     box = trim_box(pixels)
     if box is not None:
         left, top, right, bottom = box
-        names.append("trimmed")
+        names = (*names, "trimmed")
         boxes.append((float(left), float(top), float(right), float(bottom)))
         tw, th = right - left, bottom - top
         if abs(tw / th - 1) > ASPECT_TOLERANCE:
             x0, y0, x1, y1 = window_box(tw, th, 1.0)
-            names.append("trimmed-square")
+            names = (*names, "trimmed-square")
             boxes.append((left + x0, top + y0, left + x1, top + y1))
-    scaled = [(b[0] * rx, b[1] * ry, b[2] * rx, b[3] * ry) for b in boxes]
-    for name, bits in zip(names, _bits_of(windows_low(reduced, scaled, size)), strict=True):
+    rh, rw = reduced.shape
+    ay, ax = shared_window_maps(rh, rw, tuple((b[0] * rx, b[1] * ry, b[2] * rx, b[3] * ry) for b in fixed), size)
+    if boxes:  # the trimmed windows differ from picture to picture
+        ty, tx = window_maps(rh, rw, [(b[0] * rx, b[1] * ry, b[2] * rx, b[3] * ry) for b in boxes], size)
+        ay, ax = np.concatenate([ay, ty]), np.concatenate([ax, tx])
+    for name, bits in zip(names, _bits_of(windows_low(reduced, [], size, maps=(ay, ax))), strict=True):
         out[name] = bits
+    block = content_box(pixels)
+    if block is not None:
+        # From the thumbnail itself: the block may be a small part of a screenshot.
+        cb: Box = (float(block[0]), float(block[1]), float(block[2]), float(block[3]))
+        out["content"] = _bits_of(windows_low(pixels.astype(np.float64), [cb], size))[0]
     scale = min(1.0, ROTATION_SIDE / max(w, h))
     small = grey.resize((max(8, round(w * scale)), max(8, round(h * scale))), Image.Resampling.BOX) if scale < 1 else grey
     for name, degrees in ROTATIONS.items():
         turned = np.asarray(rotated_window(small, degrees))
-        rh, rw = turned.shape
-        out[name] = _bits_of(windows_low(turned, [(0.0, 0.0, float(rw), float(rh))], size))[0]
-    return phash_bits(low), out
+        th, tw = turned.shape
+        whole = shared_window_maps(th, tw, ((0.0, 0.0, float(tw), float(th)),), size)
+        out[name] = _bits_of(windows_low(turned, [], size, maps=whole))[0]
+    return dihedral[0], out
 
 
 def pack_routes(routes: dict[str, np.ndarray], nbytes: int) -> bytes:
     """All routes' packed hashes in :data:`ROUTES` order, preceded by a presence mask (:data:`MASK_BYTES`)."""
-    mask = 0
-    parts: list[bytes] = []
-    for k, name in enumerate(ROUTES):
-        bits = routes.get(name)
-        if bits is None:
-            parts.append(b"\0" * nbytes)
-            continue
-        mask |= 1 << k
-        packed = np.packbits(bits.astype(np.uint8)).tobytes()
-        parts.append(packed + b"\0" * (nbytes - len(packed)))
-    return mask.to_bytes(MASK_BYTES, "big") + b"".join(parts)
+    present = [k for k, name in enumerate(ROUTES) if name in routes]
+    table = np.zeros((len(ROUTES), nbytes), dtype=np.uint8)
+    if present:  # one packbits call for all routes (every route hash has the plain hash's length)
+        packed = np.packbits(np.stack([np.asarray(routes[ROUTES[k]], dtype=bool) for k in present]), axis=1)
+        table[present, :packed.shape[1]] = packed
+    mask = sum(1 << k for k in present)
+    return mask.to_bytes(MASK_BYTES, "big") + table.tobytes()
 
 
 def unpack_routes(blob: bytes, nbytes: int) -> list[tuple[int, bytes]]:

@@ -19,6 +19,7 @@ from imgreview.scan.variants import (
     GRID_WINDOWS,
     ROUTES,
     centre_window,
+    content_box,
     dct_low,
     dihedral_pixels,
     pack_routes,
@@ -285,3 +286,90 @@ def test_hash_fallback_compares_what_is_inside_a_frame(box: tuple[int, int, int,
     cands = {(0, 1): Candidate(0, 1, 2, DIRECT)}
     got = verify_candidates(cands, sig, 12, lambda items: {0: few(small_a), 1: few(small_b)})
     assert ((0, 1) in got) is accepted
+
+
+def test_a_picture_matched_into_a_small_part_of_another_is_not_a_copy() -> None:
+    """A picture found again as a small inset of a different, larger picture (a shape coincidence
+    or a picture-in-picture) is rejected; the same picture shrunk into a letterbox is accepted."""
+    a = scene(11, (480, 320))
+    inset = scene(23, (1200, 800))
+    inset.paste(a.resize((420, 280)), (60, 60))  # 12 % of the area, at 0.35 of the scale
+    m = match_features(compute_features(a, True), compute_features(inset, True), False)
+    assert not m.accepted and m.reason == "matches only a small part of the other picture", m
+    boxed = Image.new("RGB", (960, 640), (12, 12, 12))
+    boxed.paste(a.resize((240, 160)), (360, 240))  # the same scale, but the frame is trimmed away
+    assert match_features(compute_features(a, True), compute_features(boxed, True), False).accepted
+
+
+@pytest.mark.parametrize(("route", "target", "distance", "accepted"), [
+    ("direct", "plain", 6, True),  # a direct match may come to half the threshold
+    ("rot90", "plain", 3, True),  # a turned one to a quarter of it
+    ("rot90", "plain", 6, False),  # two smooth pictures turned: alike at 16×16, 6 bits apart
+    ("trimmed", "trimmed", 3, True),  # both trimmed
+    ("crop90-0-50", "trimmed", 2, False),  # a window: the grey views do not show it
+])
+def test_hash_fallback_is_stricter_for_routes_that_transform_the_picture(route: str, target: str, distance: int,
+                                                                         accepted: bool) -> None:
+    from imgreview.scan.candidates import DIRECT, Candidate, verify_candidates
+    from imgreview.scan.localfeat import Features
+    from imgreview.scan.variants import ROUTES
+    from imgreview.scan.verify import Signatures
+
+    # one smooth, featureless picture that is its own quarter turn: every route's views agree
+    yy, xx = np.mgrid[0:96, 0:96]
+    small = (128 + 90 * np.cos(np.hypot(yy - 47.5, xx - 47.5) / 20)).astype(np.uint8)
+    grey = np.asarray(Image.fromarray(small).resize((16, 16), Image.Resampling.BOX)).tobytes()
+    sig = Signatures.from_bytes([False, False], [grey, grey], [b"\0" * 48, b"\0" * 48])
+
+    def few() -> Features:
+        return Features(480, 480, np.zeros((3, 2), np.float32), np.zeros((3, 32), np.uint8), None, None, small,
+                        (0, 0, 480, 480))
+
+    k = DIRECT if route == "direct" else ROUTES.index(route)
+    cands = {(0, 1): Candidate(0, 1, distance, k, target)}
+    got = verify_candidates(cands, sig, 12, lambda items: {0: few(), 1: few()})
+    assert ((0, 1) in got) is accepted
+
+
+def _figure_on_black() -> Image.Image:
+    """A drawing on a black backdrop, with thin strokes reaching out from it (a star-chart figure)."""
+    img = Image.new("RGB", (480, 480), (0, 0, 0))
+    body = scene(13, (220, 260))
+    mask = Image.new("L", body.size, 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, 219, 259), fill=255)
+    img.paste(body, (130, 110), mask)
+    d = ImageDraw.Draw(img)
+    d.line((20, 300, 140, 240), fill=(200, 190, 170), width=3)  # a tail: sparse rows and columns
+    d.line((350, 150, 460, 60), fill=(200, 190, 170), width=2)
+    return img
+
+
+def test_content_block_finds_a_figure_on_black_in_a_dark_screenshot() -> None:
+    """The picture's black backdrop and the screenshot's dark bars are one colour: trimming stops
+    at the caption or at the sparse tail, but the largest content block is the figure in both."""
+    original = _figure_on_black()
+    shot = Image.new("RGB", (576, 1024), (12, 12, 12))
+    shot.paste(original.resize((346, 346)), (115, 300))  # 0.6 of the width
+    d = ImageDraw.Draw(shot)
+    d.text((10, 8), "22:39   LTE   99%", fill=(230, 230, 230))
+    d.text((120, 652), "@someone #nofilter original post", fill=(230, 230, 230))  # right under the picture
+    d.text((10, 990), "1,2k   comment   share", fill=(230, 230, 230))
+    _, a = route_hashes(original, 8)
+    _, b = route_hashes(shot, 8)
+    assert int((a["content"] != b["content"]).sum()) <= 6
+    box = content_box(np.asarray(original.convert("L")))
+    assert box is not None and abs(box[0] - 20) <= 3 and abs(box[2] - 461) <= 3  # the figure with its tails
+    found = _candidates(original, shot)
+    assert any(route == "content" and target == "same" for _, _, route, target in found), found
+    # a picture without a backdrop has no content block
+    assert content_box(np.asarray(scene(5, (320, 240)).convert("L"))) is None
+
+
+@pytest.mark.parametrize(("degrees", "accepted"), [(4.0, True), (90.0, True), (30.0, False), (135.0, False)])
+def test_only_upright_quarter_turned_or_straightened_geometries_are_copies(degrees: float, accepted: bool) -> None:
+    a = scene(11, (480, 480))
+    turned = a.rotate(degrees, resample=Image.Resampling.BICUBIC)
+    m = match_features(compute_features(a, True), compute_features(turned, False), False)
+    assert m.accepted is accepted, m
+    if not accepted:
+        assert m.reason == "implausible rotation"
