@@ -14,7 +14,12 @@ Hashes: 80 % singletons and the rest in clusters of 2..20 within 12 bits (``benc
 labels from 1,000 folders, train/val/test splits. The local-feature stage is off (``--no-verify``
 is not used: verification runs on the signatures).
 
-Usage: ``python bench/memory_bench.py [--files 1000000] [--dir DIR]``
+Run it twice on one ``--dir``: the second run is an unchanged rescan (the groups reused);
+``--header-only`` makes it the scan of ``imgreview check`` / ``scan`` without ``--json``, which copies
+the previous groups inside the result database without building them. ``--code DIR`` measures the
+``imgreview`` package in DIR (an older commit unpacked with ``git archive``) for a before/after.
+
+Usage: ``python bench/memory_bench.py [--files 1000000] [--dir DIR] [--header-only] [--code DIR]``
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, os.environ.get("MEMORY_BENCH_CODE") or str(ROOT))
 
 
 def peak_mb() -> float:
@@ -96,7 +101,7 @@ def make(folder: Path, n: int) -> None:
     print((folder / "made.json").read_text(), flush=True)
 
 
-def child(folder: Path, n: int) -> None:
+def child(folder: Path, n: int, header_only: bool) -> None:
     import imgreview.scan.pipeline as pipeline
     from imgreview.scan.walk import FileEntry, WalkResult
     from imgreview.session.folder import Session
@@ -121,11 +126,18 @@ def child(folder: Path, n: int) -> None:
 
     pipeline.walk = fake_walk  # type: ignore[assignment]
     t = time.perf_counter()
-    result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress)
+    if header_only:  # the result without its groups: an unchanged rescan copies them in the database
+        result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress, keep_groups=False)
+    else:
+        result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress)
     progress("done", 0, 0)
     total = time.perf_counter() - t
     peak = peak_mb()
-    print(json.dumps({"files": n, "groups": len(result.groups), "cached": result.stats.get("cached"),
+    import imgreview
+
+    print(json.dumps({"files": n, "groups": result.stats.get("groups"), "cached": result.stats.get("cached"),
+                      "reused_groups": result.stats.get("reused_groups"), "header_only": header_only,
+                      "code": str(Path(imgreview.__file__).parent.parent),
                       "seconds": round(total, 1), "peak_mb": round(peak), "interpreter_mb": round(base),
                       "bytes_per_file": round((peak - base) * 2**20 / n), "stages": stages,
                       "db_mb": round((folder / "session" / "results.sqlite").stat().st_size / 1e6)}), flush=True)
@@ -135,10 +147,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=1_000_000)
     ap.add_argument("--dir", help="work folder, kept and reused (default: a temporary one)")
+    ap.add_argument("--header-only", action="store_true",
+                    help="scan(keep_groups=False), as `check` and `scan` without --json do")
+    ap.add_argument("--code", help="a folder holding the imgreview package to measure (default: this tree's)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.dir), args.files)
+        child(Path(args.dir), args.files, args.header_only)
         return
     with tempfile.TemporaryDirectory(prefix="imgreview-mem-") as tmp:
         folder = Path(args.dir or tmp)
@@ -146,8 +161,9 @@ def main() -> None:
         made = folder / "made.json"
         if not made.exists() or json.loads(made.read_text())["files"] != args.files:
             make(folder, args.files)
-        subprocess.run([sys.executable, __file__, "--child", "--files", str(args.files), "--dir", str(folder)],
-                       check=True)
+        env = {**os.environ, **({"MEMORY_BENCH_CODE": str(Path(args.code).resolve())} if args.code else {})}
+        subprocess.run([sys.executable, __file__, "--child", "--files", str(args.files), "--dir", str(folder)]
+                       + (["--header-only"] if args.header_only else []), check=True, env=env)
 
 
 if __name__ == "__main__":

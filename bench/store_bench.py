@@ -2,7 +2,7 @@
 
 Synthesises a scan result like 1,000,000 pictures in 300,000 duplicate groups (2-5 files each, a
 label per folder, train/val/test splits, every 97th group a label conflict, every 89th a split
-leak, evidence on every non-reference member) and writes it straight into a session's
+leak, every third group identical copies, evidence on every non-reference member) and writes it straight into a session's
 ``results.sqlite`` with the scan's own writer. Then, each in a fresh process (so its peak memory is
 its own, read from ``VmHWM``):
 
@@ -10,16 +10,30 @@ its own, read from ``VmHWM``):
   headless (Textual ``run_test``, no pictures), with a journal of ``--decided`` decided groups;
 * ``state``: the same without the app: load the header and the page index, build the review state;
 * ``page``: reading 1,000 groups at random positions (no cache);
-* ``export``: ``Session.load_result()`` of the whole result (what export/apply/check read);
+* ``load``: ``Session.load_result()`` of the whole result (what export/apply/check/resolve read before
+  they read only what they need);
+* ``export``: ``imgreview export --delete FILE`` (the groups the journal names);
+* ``undecided``: ``imgreview export --undecided FILE --format csv`` (every undecided file: all groups,
+  a batch at a time);
+* ``check``: the health report of ``imgreview check`` from the stored result (the scan before it is
+  not run: the paths are synthetic);
+* ``resolve``: ``imgreview resolve --exact --dry-run`` (the groups with identical copies: every third);
+* ``apply``: ``imgreview apply --dry-run`` planning (the synthetic files do not exist, so every move is
+  skipped as "no longer exists"; what is measured is reading the decisions and planning);
 * ``legacy``: (``--legacy``) the review's state from the same result as an old session's scan.json.
 
-Usage: ``python bench/store_bench.py [--pictures 1000000] [--groups 300000] [--dir DIR] [--legacy]``
+``--code DIR`` runs the measurements with the ``imgreview`` package found in DIR (e.g. an older
+commit unpacked with ``git archive``), for a before/after on the same database in the same run.
+
+Usage: ``python bench/store_bench.py [--pictures 1000000] [--groups 300000] [--dir DIR] [--legacy]
+[--only export,check] [--code DIR]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -30,7 +44,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.environ.get("STORE_BENCH_CODE") or str(ROOT))
 START = time.perf_counter()
 
 
@@ -58,12 +72,13 @@ def make(folder: Path, pictures: int, groups: int, decided: int, legacy: bool) -
     n = 0
     for gi in range(groups):
         members = []
-        for k in range(int(sizes[gi])):
-            label = f"label{(gi + k) % 1000:04d}"
-            split = ("train", "val", "test")[k % 3]
+        for k in range(int(sizes[gi])):  # one label and split per group but for the conflicts and leaks
+            label = f"label{(gi + (k if gi % 97 == 0 else 0)) % 1000:04d}"
+            split = ("train", "val", "test")[k % 3 if gi % 89 == 0 else 0]
             evidence = None if k == 0 else {"signal": "hash", "summary": f"hash distance {k}", "distance": k}
+            digest = f"{gi:016x}{0 if gi % 3 == 0 else k:016x}"  # an exact group: identical copies
             members.append(Member(
-                path=f"{root}/{split}/{label}/img{n:08d}.jpg", digest=f"{gi:016x}{k:016x}", distance=k,
+                path=f"{root}/{split}/{label}/img{n:08d}.jpg", digest=digest, distance=k,
                 size=50_000 + n % 900_000, width=640, height=480, format="JPEG", mode="RGB", mtime=1.7e9 + n,
                 root=root, label=label, split=split, evidence=evidence))
             n += 1
@@ -139,14 +154,56 @@ def child(what: str, folder: Path) -> None:
             at = rng.randrange(len(stored))
             store.page(at, at + 1)
         out.update(ms_per_group=round((time.perf_counter() - t), 3))  # seconds per 1000 = ms per group
-    elif what == "export":
+    elif what == "load":
         t = time.perf_counter()
         result = session.load_result()
         out.update(seconds=round(time.perf_counter() - t, 1), groups=len(result.groups))
+    elif what in ("export", "undecided", "resolve"):
+        from imgreview.cli.main import main as cli
+
+        target = folder / f"{what}.out"
+        args = {"export": ["export", "--delete", str(target)],
+                "undecided": ["export", "--undecided", str(target), "--format", "csv"],
+                "resolve": ["resolve", "--exact", "--dry-run"]}[what]
+        t = time.perf_counter()
+        with open(folder / f"{what}.log", "w") as log, contextlib.redirect_stdout(log), \
+                contextlib.redirect_stderr(log):
+            code = cli([*args, "--session", str(session.path)])
+        out.update(seconds=round(time.perf_counter() - t, 1), exit=code,
+                   said=(folder / f"{what}.log").read_text().strip().splitlines()[:1],
+                   out_mb=round(target.stat().st_size / 1e6, 1) if target.exists() else None)
+    elif what == "check":
+        t = time.perf_counter()
+        journal = session.journal(read_only=True)
+        try:
+            from imgreview.dataset.health import report_of
+        except ImportError:  # the code before: the whole result in memory
+            from imgreview.dataset.health import build_report
+
+            report = build_report(session.load_result(), journal)
+        else:
+            header, groups = session.open_scan()
+            with groups:
+                report = report_of(header, groups, journal)
+        out.update(seconds=round(time.perf_counter() - t, 1), conflicts=len(report.conflicts),
+                   leaks=len(report.leak_groups), groups=report.groups)
+    elif what == "apply":
+        from imgreview.quarantine.plan import plan_apply
+
+        t = time.perf_counter()
+        report = plan_apply(session, str(folder / "quarantine"), verify=True)
+        out.update(seconds=round(time.perf_counter() - t, 1), planned=len(report.planned),
+                   skipped=len(report.skipped))
+    import imgreview
+
+    out["code"] = str(Path(imgreview.__file__).parent.parent)
     out["peak_mb"] = round(peak_mb())
     out["process_s"] = round(time.perf_counter() - START, 2)
     out["process_cpu_s"] = round(time.process_time(), 2)  # CPU of this process since it started: imports too
     print(json.dumps(out), flush=True)
+
+
+MEASUREMENTS = ("state", "open", "page", "load", "export", "undecided", "check", "resolve", "apply")
 
 
 def main() -> None:
@@ -159,7 +216,9 @@ def main() -> None:
     ap.add_argument("--decided", type=int, default=2_000, help="groups decided in the journal")
     ap.add_argument("--dir", help="work folder, kept and reused (default: a temporary one)")
     ap.add_argument("--legacy", action="store_true", help="also time the same result as an old scan.json")
-    ap.add_argument("--skip", default="", help="comma-separated measurements to skip (open,state,page,export)")
+    ap.add_argument("--skip", default="", help="comma-separated measurements to skip")
+    ap.add_argument("--only", default="", help="comma-separated measurements to run (default: all)")
+    ap.add_argument("--code", help="a folder holding the imgreview package to measure (default: this tree's)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="imgreview-store-") as tmp:
         folder = Path(args.dir or tmp)
@@ -167,11 +226,14 @@ def main() -> None:
         if not (folder / "session" / "results.sqlite").exists() or (args.legacy and not (folder / "legacy").exists()):
             make(folder, args.pictures, args.groups, args.decided, args.legacy)
         skip = set(filter(None, args.skip.split(",")))
-        for what in ("state", "open", "page", "export") + (("legacy",) if args.legacy else ()):
-            if what in skip:
+        only = set(filter(None, args.only.split(",")))
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        if args.code:
+            env["STORE_BENCH_CODE"] = str(Path(args.code).resolve())
+        for what in MEASUREMENTS + (("legacy",) if args.legacy else ()):
+            if what in skip or (only and what not in only):
                 continue
-            subprocess.run([sys.executable, __file__, "--child", what, str(folder)], check=True,
-                           env={**os.environ, "PYTHONHASHSEED": "0"})
+            subprocess.run([sys.executable, __file__, "--child", what, str(folder)], check=True, env=env)
 
 
 if __name__ == "__main__":

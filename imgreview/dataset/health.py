@@ -18,11 +18,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgreview.decisions.build import build_decisions
+from imgreview.decisions.build import decisions_of
 from imgreview.labels import labels_of, split_pairs, split_sort_key, splits_of
 from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.scan.quality import counts as quality_counts
 from imgreview.session.journal import Journal
+from imgreview.session.store import ScanGroups
 
 DEFAULT_MIN_IMAGES = 10
 
@@ -113,11 +114,20 @@ def _issue(group: Group, live: list[Member]) -> Issue:
 
 
 def build_report(result: ScanResult, journal: Journal, min_images: int = DEFAULT_MIN_IMAGES) -> HealthReport:
-    decisions = build_decisions(result, journal)
+    """The report of a result held in memory."""
+    return report_of(result, ScanGroups(result.groups), journal, min_images)
+
+
+def report_of(header: ScanResult, groups: ScanGroups, journal: Journal,
+              min_images: int = DEFAULT_MIN_IMAGES) -> HealthReport:
+    """The report from the result's header and only the groups it needs: those the journal names and those
+    whose members carry two labels or two splits (every other group keeps all its files, has one label and
+    one split, and is only counted)."""
+    decisions = decisions_of(header, groups, journal)
     deleted_paths = {r.path for r in decisions.delete}
     deleted_members = [r.member for r in decisions.delete]
 
-    stored = result.stats.get("dataset", {}).get("labels")
+    stored = header.stats.get("dataset", {}).get("labels")
     counts: dict[str, Counter[str]] = {}
     if isinstance(stored, dict):
         for label, per in stored.items():
@@ -131,18 +141,27 @@ def build_report(result: ScanResult, journal: Journal, min_images: int = DEFAULT
     clean_counts = {label: per for label, per in clean_counts.items() if per}
     splits = sorted({s for per in clean_counts.values() for s in per}, key=lambda s: split_sort_key(s or None))
 
-    groups = Counter({"exact": 0, "near": 0, "undecided_exact": 0, "undecided_near": 0})
+    # Groups the journal does not name: every file undecided and still there, counted per kind.
+    tally = Counter({"exact": 0, "near": 0, "undecided_exact": 0, "undecided_near": 0})
+    for kind, n in groups.kind_counts().items():
+        tally[kind] += n
+        tally["undecided_" + kind] += n
     undecided_groups = {r.group for r in decisions.undecided}
+    named = set(decisions.positions)
     conflicts: list[Issue] = []
     leak_groups: list[Issue] = []
     leaks: dict[tuple[str, str], Leak] = {}
-    for group in result.groups:
+    looked = sorted(named | set(groups.mixed_positions()))
+    for pos, group in zip(looked, groups.at(looked), strict=True):
+        if len(group.members) >= 2:  # counted above as an untouched group
+            tally[group.kind] -= 1
+            tally["undecided_" + group.kind] -= 1
         live = [m for m in group.members if m.path not in deleted_paths]
         if len(live) < 2:
             continue
-        groups[group.kind] += 1
-        if group.id in undecided_groups:
-            groups["undecided_" + group.kind] += 1
+        tally[group.kind] += 1
+        if group.id in undecided_groups if pos in named else True:
+            tally["undecided_" + group.kind] += 1
         if len(labels_of(live)) > 1:
             conflicts.append(_issue(group, live))
         live_splits = splits_of(live)
@@ -157,18 +176,18 @@ def build_report(result: ScanResult, journal: Journal, min_images: int = DEFAULT
     return HealthReport(
         counts=clean_counts,
         splits=splits,
-        groups=dict(groups),
+        groups=dict(tally),
         conflicts=conflicts,
         leak_groups=leak_groups,
         leaks=[leaks[k] for k in sorted(leaks, key=lambda k: (split_sort_key(k[0]), split_sort_key(k[1])))],
-        unreadable=list(result.errors),
+        unreadable=list(header.errors),
         small_labels=small,
         deleted=len(deleted_paths),
         stale=len(decisions.stale),
         held=len(decisions.held),
         min_images=min_images,
         warnings=list(journal.warnings),
-        quality=[q for q in result.quality if q.get("path") not in deleted_paths],
+        quality=[q for q in header.quality if q.get("path") not in deleted_paths],
         unwanted=len(decisions.unwanted),
         relabel=len(decisions.relabel),
     )

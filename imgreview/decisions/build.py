@@ -26,12 +26,14 @@ relabel of a file marked delete is not listed (noted on the delete row).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 from imgreview.model import Group, Member, ScanResult
 from imgreview.session.folder import Session
 from imgreview.session.journal import Journal
+from imgreview.session.store import ScanGroups
 from imgreview.vocab import DecidedBy, RowDecision
 
 EXPLICIT_DROP_SUFFIX = "drop-all"  # rules a person requested by name to drop whole groups
@@ -74,7 +76,13 @@ class Row:
 
 @dataclass(slots=True)
 class Decisions:
-    """The journal's current state over the latest scan, sorted into lists."""
+    """The journal's current state over the latest scan, sorted into lists.
+
+    Built from every group (:func:`build_decisions`) or only from the groups the journal names
+    (:func:`decisions_of`: ``complete`` False). Then the ``untouched`` members of the other groups
+    are undecided but not in :attr:`undecided` (:func:`undecided_rows` streams the whole list);
+    every other list, count and set is the same either way.
+    """
 
     keep: list[Row] = field(default_factory=list)
     delete: list[Row] = field(default_factory=list)
@@ -88,56 +96,117 @@ class Decisions:
     relabel: list[Row] = field(default_factory=list)  # triage: belongs to another label
     wanted: list[Row] = field(default_factory=list)  # triage: looked at and wanted
     triage_orphans: list[str] = field(default_factory=list)  # marked paths that no longer exist
+    complete: bool = True  # built from every group (else from the groups the journal names)
+    untouched: int = 0  # members of groups the journal does not name (not in ``undecided`` unless complete)
+    positions: list[int] = field(default_factory=list)  # scan positions of the groups in ``groups``
+    moved_out: set[str] = field(default_factory=set)  # kept or undecided paths listed as unwanted instead
+    notes: dict[str, str] = field(default_factory=dict)  # delete rows' notes from triage marks
 
     def rows(self, which: str) -> list[Row]:
         if which not in LISTS:
             raise ValueError(f"unknown list {which!r}")
+        if which == "undecided" and not self.complete:
+            raise ValueError("the undecided list of partial decisions: use undecided_rows()")
         return list(getattr(self, which))
+
+    @property
+    def undecided_count(self) -> int:
+        return len(self.undecided) + (0 if self.complete else self.untouched)
 
     @property
     def delete_bytes(self) -> int:
         return sum(r.member.size for r in self.delete)
 
 
+def group_rows(group: Group, journal: Journal) -> tuple[list[Row], bool]:
+    """One group's rows with the journal's decisions, and whether they are held back (every member
+    marked delete, not all explicitly: then each row says so and counts as undecided)."""
+    rows: list[Row] = []
+    for m in group.members:
+        action = journal.action_for(m.path, m.digest)
+        d = journal.decisions.get(m.path)
+        by = d.by if d is not None and action != "undecided" else ""
+        note = ""
+        if action == "stale" and d is not None:
+            note = f"stale: decided on content {d.digest[:12]}, the file changed since"
+        rows.append(Row(group.id, m, action, by, note, d.rule if d is not None else None))
+    held = bool(rows) and all(r.decision == "delete" for r in rows) and not all(r.explicit for r in rows)
+    if held:
+        for r in rows:
+            r.note = "held back: every file of the group is marked delete, not all explicitly"
+    return rows, held
+
+
+def _sort_group(out: Decisions, group: Group, journal: Journal) -> None:
+    """Sort one group's rows into ``out`` (the triage marks' effects already in ``out``)."""
+    out.groups[group.id] = group
+    rows, held = group_rows(group, journal)
+    if held:
+        out.held.extend(rows)
+        out.undecided.extend(r for r in rows if r.path not in out.moved_out)
+        return
+    if rows and all(r.decision == "delete" for r in rows):
+        out.dropped_groups.add(group.id)
+    for r in rows:
+        if r.decision == "keep":
+            if r.path not in out.moved_out:
+                out.keep.append(r)
+        elif r.decision == "delete":
+            if r.path in out.notes:
+                r.note = (r.note + "; " if r.note else "") + out.notes[r.path]
+            out.delete.append(r)
+        else:
+            if r.path not in out.moved_out:
+                out.undecided.append(r)
+            if r.decision == "stale":
+                out.stale.append(r)
+
+
 def build_decisions(result: ScanResult, journal: Journal) -> Decisions:
     """Join the journal with the scan result and sort every group member into a list."""
-    out = Decisions()
-    seen: set[str] = set()
-    for group in result.groups:
-        out.groups[group.id] = group
-        rows: list[Row] = []
-        for m in group.members:
-            seen.add(m.path)
-            action = journal.action_for(m.path, m.digest)
-            d = journal.decisions.get(m.path)
-            by = d.by if d is not None and action != "undecided" else ""
-            note = ""
-            if action == "stale" and d is not None:
-                note = f"stale: decided on content {d.digest[:12]}, the file changed since"
-            rows.append(Row(group.id, m, action, by, note, d.rule if d is not None else None))
-        every_delete = bool(rows) and all(r.decision == "delete" for r in rows)
-        if every_delete:
-            if all(r.explicit for r in rows):
-                out.dropped_groups.add(group.id)
-            else:
-                for r in rows:
-                    r.note = "held back: every file of the group is marked delete, not all explicitly"
-                out.held.extend(rows)
-                out.undecided.extend(rows)
-                continue
-        for r in rows:
-            if r.decision == "keep":
-                out.keep.append(r)
-            elif r.decision == "delete":
-                out.delete.append(r)
-            else:
-                out.undecided.append(r)
-                if r.decision == "stale":
-                    out.stale.append(r)
-    out.orphans = sorted(p for p, d in journal.decisions.items() if p not in seen and d.action in ("keep", "delete"))
+    return _decisions(result, ScanGroups(result.groups), journal, complete=True)
+
+
+def decisions_of(header: ScanResult, groups: ScanGroups, journal: Journal) -> Decisions:
+    """The decisions read from only the groups holding a file the journal decides or marks (``complete``
+    False): every other group's members are undecided (counted in ``untouched``)."""
+    return _decisions(header, groups, journal, complete=False)
+
+
+def _decisions(header: ScanResult, groups: ScanGroups, journal: Journal, complete: bool) -> Decisions:
+    out = Decisions(complete=complete)
+    marked = groups.positions_of(journal.marks) if journal.marks else []
     if journal.marks:
-        _add_triage(out, result, journal)
+        _plan_triage(out, header, list(groups.at(marked)), journal)
+    if complete:
+        chosen: Iterable[Group] = groups
+        out.positions = list(range(len(groups)))
+    else:
+        out.positions = sorted(set(groups.positions_of(journal.decisions)) | set(marked))
+        chosen = groups.at(out.positions)
+    seen: set[str] = set()
+    for group in chosen:
+        seen.update(m.path for m in group.members)
+        _sort_group(out, group, journal)
+    if not complete:
+        out.untouched = groups.member_count() - sum(len(g.members) for g in out.groups.values())
+    out.orphans = sorted(p for p, d in journal.decisions.items() if p not in seen and d.action in ("keep", "delete"))
     return out
+
+
+def undecided_rows(decisions: Decisions, groups: ScanGroups, journal: Journal) -> Iterator[Row]:
+    """The whole undecided list in its order, a group at a time: the rows of ``decisions`` (from
+    :func:`decisions_of`) for the groups it holds, every member of the other groups."""
+    if decisions.complete:
+        yield from decisions.undecided
+        return
+    for group in groups.each(evidence=False):  # the lists do not show the evidence
+        if group.id in decisions.groups:
+            rows, held = group_rows(group, journal)
+            yield from (r for r in rows if r.path not in decisions.moved_out
+                        and (held or r.decision not in ("keep", "delete")))
+        else:
+            yield from (Row(group.id, m, "undecided", "") for m in group.members)
 
 
 def _triage_member(result: ScanResult, path: str, digest: str, label: str | None) -> Member | None:
@@ -173,14 +242,18 @@ def _triage_member(result: ScanResult, path: str, digest: str, label: str | None
                   mtime=st.st_mtime, root=root, label=label, split=split, meta=meta)
 
 
-def _add_triage(out: Decisions, result: ScanResult, journal: Journal) -> None:
-    """Sort the triage marks into the unwanted / relabel / wanted lists, against the duplicate decisions."""
-    where: dict[str, tuple[str, Row]] = {}
+def _plan_triage(out: Decisions, result: ScanResult, marked_groups: list[Group], journal: Journal) -> None:
+    """Sort the triage marks into the unwanted / relabel / wanted lists, against the duplicate decisions of
+    ``marked_groups`` (the groups holding a marked file); record in ``out`` which kept or undecided files
+    leave their list (``moved_out``) and the notes of delete rows, for the groups sorted after."""
+    trial = Decisions()
+    for group in marked_groups:
+        _sort_group(trial, group, journal)
+    where: dict[str, str] = {}
     for name in ("keep", "delete", "undecided"):
-        for r in getattr(out, name):
-            where[r.path] = (name, r)
-    members = {m.path: (g.id, m) for g in result.groups for m in g.members}
-    moved_out: set[str] = set()
+        for r in getattr(trial, name):
+            where[r.path] = name
+    members = {m.path: (g.id, m) for g in marked_groups for m in g.members}
     for path in sorted(journal.marks):
         mark = journal.marks[path]
         by: DecidedBy = "rule" if mark.by == "rule" else "person"
@@ -196,38 +269,37 @@ def _add_triage(out: Decisions, result: ScanResult, journal: Journal) -> None:
                 out.triage_orphans.append(path)
                 continue
             member = found
-        listed, row = where.get(path, ("", None))
+        listed = where.get(path, "")
         if mark.action == "unwanted":
-            if listed == "delete" and row is not None:
-                row.note = (row.note + "; " if row.note else "") + "also marked unwanted in triage"
+            if listed == "delete":
+                out.notes[path] = "also marked unwanted in triage"
                 continue
             note = "marked unwanted in triage"
             if listed == "keep":
                 note = f"kept in duplicate group {gid}, marked unwanted in triage: unwanted"
-                moved_out.add(path)
+                out.moved_out.add(path)
             elif listed == "undecided":
                 note = f"in duplicate group {gid} (undecided there), marked unwanted in triage"
-                moved_out.add(path)
+                out.moved_out.add(path)
             out.unwanted.append(Row(gid, member, "unwanted", by, note, mark.rule))
         elif mark.action == "relabel":
-            if listed == "delete" and row is not None:
-                row.note = (row.note + "; " if row.note else "") + f"relabel to {mark.to} ignored: marked delete"
+            if listed == "delete":
+                out.notes[path] = f"relabel to {mark.to} ignored: marked delete"
                 continue
             out.relabel.append(Row(gid, member, "relabel", by, f"relabel {member.label or '?'} -> {mark.to}",
                                    mark.rule, to=mark.to))
         elif mark.action == "wanted":
             out.wanted.append(Row(gid, member, "wanted", by, "", mark.rule))
-    if moved_out:
-        out.keep = [r for r in out.keep if r.path not in moved_out]
-        out.undecided = [r for r in out.undecided if r.path not in moved_out]
 
 
 def load_decisions(session: Session) -> tuple[ScanResult, Journal, Decisions]:
-    """A session's latest scan, its journal (read-only) and the decisions they make together.
+    """A session's latest scan (its header: no groups), its journal (read-only) and the decisions they
+    make together, read from only the groups the journal names (:func:`decisions_of`).
 
     Raises :class:`~imgreview.session.folder.SessionError` when the session or its result cannot be read.
     """
     session.read_meta()
-    result = session.load_result()
-    journal = session.journal(read_only=True)
-    return result, journal, build_decisions(result, journal)
+    header, groups = session.open_scan()
+    with groups:
+        journal = session.journal(read_only=True)
+        return header, journal, decisions_of(header, groups, journal)

@@ -31,6 +31,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterable, Iterator
 
 from imgreview.decisions.build import Row
 from imgreview.errors import ImgreviewError
@@ -39,6 +40,7 @@ from imgreview.text import display_path
 COLUMNS = ("group", "path", "decision", "by", "distance", "size", "width", "height", "digest", "label",
            "split", "note", "to", "gps", "description", "keywords")
 FORMATS = ("txt", "csv", "json")
+BATCH = 4096  # rows rendered at a time
 
 
 class ExportError(ImgreviewError):
@@ -54,43 +56,87 @@ def _text(value: object) -> str:
     return s.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def render_txt(rows: list[Row], nul: bool = False) -> bytes:
+def render_txt(rows: Iterable[Row], nul: bool = False) -> bytes:
+    return b"".join(_txt_chunks(rows, nul))
+
+
+def _txt_chunks(rows: Iterable[Row], nul: bool) -> Iterator[bytes]:
     sep = b"\0" if nul else b"\n"
-    out: list[bytes] = []
-    for r in rows:
-        raw = os.fsencode(r.path)
-        if not nul and b"\n" in raw:
-            raise ExportError(
-                f"the path {display_path(r.path)} contains a newline, which one path a line cannot "
-                "represent; use -0 (NUL-separated, for xargs -0) or --format json"
-            )
-        out.append(raw + sep)
-    return b"".join(out)
+    for batch in _batched(rows):
+        out: list[bytes] = []
+        for r in batch:
+            raw = os.fsencode(r.path)
+            if not nul and b"\n" in raw:
+                raise ExportError(
+                    f"the path {display_path(r.path)} contains a newline, which one path a line cannot "
+                    "represent; use -0 (NUL-separated, for xargs -0) or --format json"
+                )
+            out.append(raw + sep)
+        yield b"".join(out)
 
 
-def render_csv(rows: list[Row]) -> bytes:
+def render_csv(rows: Iterable[Row]) -> bytes:
+    return b"".join(_csv_chunks(rows))
+
+
+def _csv_chunks(rows: Iterable[Row]) -> Iterator[bytes]:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
+    for batch in _batched(rows):
+        for r in batch:
+            d = r.as_dict()
+            writer.writerow([_text(d[c]) for c in COLUMNS])
+        yield buf.getvalue().encode("utf-8")
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue().encode("utf-8")
+
+
+def render_json(rows: Iterable[Row]) -> bytes:
+    return b"".join(_json_chunks(rows))
+
+
+def _json_chunks(rows: Iterable[Row]) -> Iterator[bytes]:
+    """``json.dumps(list, indent=1)`` of the rows, a batch at a time (the same bytes)."""
+    first = True
+    for batch in _batched(rows):
+        parts = []
+        for r in batch:
+            item = json.dumps(r.as_dict(), indent=1, ensure_ascii=True).replace("\n", "\n ")
+            parts.append(("[\n " if first else ",\n ") + item)
+            first = False
+        yield "".join(parts).encode("ascii")
+    yield b"[]\n" if first else b"\n]\n"
+
+
+def _batched(rows: Iterable[Row]) -> Iterator[list[Row]]:
+    batch: list[Row] = []
     for r in rows:
-        d = r.as_dict()
-        writer.writerow([_text(d[c]) for c in COLUMNS])
-    return buf.getvalue().encode("utf-8")
+        batch.append(r)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
-def render_json(rows: list[Row]) -> bytes:
-    text = json.dumps([r.as_dict() for r in rows], indent=1, ensure_ascii=True)
-    return (text + "\n").encode("ascii")
-
-
-def render(rows: list[Row], fmt: str = "txt", nul: bool = False) -> bytes:
+def _check(fmt: str, nul: bool) -> None:
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     if nul and fmt != "txt":
         raise ExportError("-0 applies to the txt format only")
-    if fmt == "txt":
-        return render_txt(rows, nul)
-    if fmt == "csv":
-        return render_csv(rows)
-    return render_json(rows)
 
+
+def render(rows: Iterable[Row], fmt: str = "txt", nul: bool = False) -> bytes:
+    return b"".join(render_chunks(rows, fmt, nul))
+
+
+def render_chunks(rows: Iterable[Row], fmt: str = "txt", nul: bool = False) -> Iterator[bytes]:
+    """The list as :func:`render` writes it, a batch of rows at a time (memory: one batch)."""
+    _check(fmt, nul)
+    if fmt == "txt":
+        return _txt_chunks(rows, nul)
+    if fmt == "csv":
+        return _csv_chunks(rows)
+    return _json_chunks(rows)

@@ -35,7 +35,7 @@ touched. Decisions already in the journal with the same action are not written a
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from imgreview.decisions.keeper import suggest, suggest_keeper
@@ -111,18 +111,19 @@ def copy_sets(group: Group) -> list[list[Member]]:
 
 
 class _Keepers:
-    """Which copy of a set to keep: ``--prefer`` rules, else the suggestion the review shows."""
+    """Which copy of a set to keep: ``--prefer`` rules, else the suggestion the review shows (of the
+    group asked about last: groups are planned one after the other, and only one is kept)."""
 
     def __init__(self, prefer: tuple[str, ...] | None) -> None:
         self.prefer = prefer
-        self._stars: dict[int, Member | None] = {}
+        self._group: Group | None = None
+        self._star_member: Member | None = None
 
     def _star(self, group: Group) -> Member | None:
-        key = id(group)
-        if key not in self._stars:
+        if self._group is not group:
             s = suggest(group.members, identical=group.kind == "exact")
-            self._stars[key] = None if s.index is None else group.members[s.index]
-        return self._stars[key]
+            self._group, self._star_member = group, None if s.index is None else group.members[s.index]
+        return self._star_member
 
     def pick(self, group: Group, copies: Sequence[Member]) -> Member:
         if self.prefer is not None:
@@ -144,10 +145,16 @@ def _person_decided(members: Sequence[Member], journal: Journal) -> bool:
 
 def plan_exact(result: ScanResult, journal: Journal, options: ResolveOptions | None = None) -> ResolvePlan:
     """Work out the rule decisions for every set of identical copies (nothing is written)."""
+    return plan_exact_groups(result.groups, journal, options)
+
+
+def plan_exact_groups(groups: Iterable[Group], journal: Journal, options: ResolveOptions | None = None) -> ResolvePlan:
+    """:func:`plan_exact` over ``groups`` read one after the other (those without identical copies may be
+    left out: they decide nothing), e.g. :meth:`ScanGroups.at` of :meth:`ScanGroups.copy_positions`."""
     options = options or ResolveOptions()
     plan = ResolvePlan()
     keepers = _Keepers(options.prefer)
-    for group in result.groups:
+    for group in groups:
         problem = group.label_conflict or group.split_leak
         for copies in copy_sets(group):
             whole = len(copies) == len(group.members)

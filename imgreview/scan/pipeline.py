@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,11 +37,12 @@ from imgreview.scan.executors import make_executor
 from imgreview.scan.fingerprint import Failure, Fingerprint
 from imgreview.scan.grouping import reference_groups
 from imgreview.scan.localfeat import MIRROR_RECIPE, RECIPE, Features, features_of_file
-from imgreview.scan.reuse import grouping_key, previous_groups
+from imgreview.scan.reuse import grouping_key, previous_groups, previous_store
 from imgreview.scan.search import Pairs, find_pairs, to_words
 from imgreview.scan.verify import Signatures
 from imgreview.scan.walk import FileEntry, WalkOptions, resolve_roots, walk
 from imgreview.session.folder import Session, default_session_dir
+from imgreview.session.store import ResultStore
 from imgreview.settings import ScanSettings
 
 Progress = Callable[[str, int, int], None]
@@ -74,8 +76,13 @@ class _Content:
 
 
 def scan(roots: list[str], settings: ScanSettings | None = None, session: Session | None = None,
-         progress: Progress | None = None) -> ScanResult:
-    """Scan ``roots`` and store the result (and fingerprints) in ``session``."""
+         progress: Progress | None = None, keep_groups: bool = True) -> ScanResult:
+    """Scan ``roots`` and store the result (and fingerprints) in ``session``.
+
+    ``keep_groups`` False: the result returned has no groups (read them from the session:
+    :meth:`Session.open_scan`, :meth:`Session.load_groups`), and an unchanged rescan then copies the
+    previous groups inside the session's database without building them in memory.
+    """
     settings = settings or ScanSettings()
     report = progress or (lambda stage, done, total: None)
     started = time.monotonic()
@@ -113,12 +120,15 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
             hit = cached.get(path)
             if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns and not _needs_quality(hit[2]):
                 item = hit[2]
+                item.path = path  # one string per file: the walk's, not a second copy from the cache
                 if isinstance(item, Fingerprint):
+                    item.format, item.mode = sys.intern(item.format), sys.intern(item.mode)  # a few values
                     fingerprints[path] = item
                 else:
                     failures[path] = item
             else:
                 todo.append(path)
+        del cached  # the look-up's dict, tuples and paths: ~0.3 KB per file, not needed from here on
         gone = [p for p in cache.paths() if p not in entries and within_any(p, roots)]
         vanished = cache.forget(gone) if gone else 0
 
@@ -156,14 +166,9 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
     journal = session.journal(read_only=True)
     distinct = journal.distinct_pairs()
     key = grouping_key(roots, entries, fingerprints, settings, distinct)
-    reused = previous_groups(session, key)
-    if reused is not None:
-        groups, extra = reused
-        result = _result(roots, settings, groups)
-    else:
-        result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report,
-                                     feature_cache=session.cache_path.with_name("features.sqlite"))
-        extra["reused_groups"] = False
+    result, extra, copied = _grouped(roots, entries, fingerprints, settings, distinct, report, session, key,
+                                     keep_groups)
+    carried = extra.pop("dataset", None) or {}
     extra["grouping_key"] = key
     errors = [FileError(path, reason) for path, reason in walked.errors]
     errors += [FileError(f.path, f.error) for f in sorted(failures.values(), key=lambda f: f.path)]
@@ -185,8 +190,39 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
     annotate(result, labeller=labeller, images=((p, entries[p].root) for p in sorted(fingerprints)))
     result.quality = quality_report(fingerprints, entries, labeller)
     result.stats["quality"] = quality.counts(result.quality)
-    session.save_result(result)
+    _save(session, result, carried, copied)
+    if not keep_groups:
+        result.groups = []
     return result
+
+
+def _save(session: Session, result: ScanResult, carried: object, copied: ResultStore | None) -> None:
+    """Store the result; with ``copied``, its groups (and their conflict and leak counts) copied from there."""
+    if isinstance(carried, dict):
+        result.stats["dataset"].update(carried)
+    try:
+        session.save_result(result, groups_from=copied)
+    finally:
+        if copied is not None:
+            copied.close()
+
+
+def _grouped(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
+             settings: ScanSettings, distinct: set[tuple[str, str]], report: Progress, session: Session, key: str,
+             keep_groups: bool) -> tuple[ScanResult, dict[str, object], ResultStore | None]:
+    """The groups: the previous ones copied in the database (``keep_groups`` False: not read; the store
+    returned to copy from), the previous ones read back, or a new search and grouping."""
+    copied = None if keep_groups else previous_store(session, key, settings)
+    if copied is not None:
+        return _result(roots, settings, []), dict(copied[1]), copied[0]
+    reused = previous_groups(session, key)
+    if reused is not None:
+        groups, extra = reused
+        return _result(roots, settings, groups), extra, None
+    result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report,
+                                 feature_cache=session.cache_path.with_name("features.sqlite"))
+    extra["reused_groups"] = False
+    return result, extra, None
 
 
 def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],

@@ -28,7 +28,15 @@ from imgreview.model import ScanResult
 from imgreview.session.errors import SessionError as SessionError  # re-exported: its home for callers
 from imgreview.session.journal import Journal
 from imgreview.session.jsonl import UnsafeFile, open_regular, read_bytes
-from imgreview.session.store import STORE_NAME, ResultStore, StoredGroups, StoreError, write_store
+from imgreview.session.store import (
+    STORE_NAME,
+    ResultStore,
+    ScanGroups,
+    StoredGroups,
+    StoredScanGroups,
+    StoreError,
+    write_store,
+)
 
 SESSION_VERSION = 1
 DEFAULT_NAME = ".imgreview"
@@ -229,6 +237,24 @@ class Session:
             store.close()
             raise SessionError(str(exc)) from None
 
+    def open_scan(self) -> tuple[ScanResult, ScanGroups]:
+        """The result for a command that reads only the groups it needs (export, check, resolve, apply):
+        its header (roots, settings, stats, errors, aliases, quality) with no groups, and its groups in
+        the scan's order, read from the session's database when asked for (close it when done).
+
+        A session that has only scan.json gives its groups from memory.
+        """
+        store = self.open_store()
+        if store is None:
+            result = self.load_result()
+            groups, result.groups = result.groups, []
+            return result, ScanGroups(groups)
+        try:
+            return _header(store), StoredScanGroups(store)
+        except StoreError as exc:
+            store.close()
+            raise SessionError(str(exc)) from None
+
     def load_result(self) -> ScanResult:
         """The whole latest result (every group) in memory."""
         store = self.open_store()
@@ -260,12 +286,13 @@ class Session:
         with store:
             return dict(store.stats)
 
-    def save_result(self, result: ScanResult) -> None:
+    def save_result(self, result: ScanResult, groups_from: ResultStore | None = None) -> None:
         """Store ``result`` in results.sqlite (one transaction, renamed into place); an older session's
-        scan.json is removed once the database holds the result."""
+        scan.json is removed once the database holds the result. ``groups_from``: copy the groups of
+        that stored result instead of ``result.groups`` (an unchanged rescan; see :func:`write_store`)."""
         self.check_folder()
         try:
-            write_store(self.store_path, result)
+            write_store(self.store_path, result, groups_from)
         except (OSError, sqlite3.Error) as exc:  # disk full, read-only: the previous result stays as it was
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise SessionError(f"cannot write {self.store_path}: {why}") from exc

@@ -232,8 +232,12 @@ def review_order(groups: Sequence[Group]) -> list[int]:
 
 
 # ---------------------------------------------------------------------- writing
-def write_store(path: Path, result: ScanResult) -> None:
-    """Write ``result`` as a new database and rename it over ``path`` (one transaction, fsynced)."""
+def write_store(path: Path, result: ScanResult, groups_from: ResultStore | None = None) -> None:
+    """Write ``result`` as a new database and rename it over ``path`` (one transaction, fsynced).
+
+    With ``groups_from`` the groups, members and evidence (and their flags) are copied from that stored
+    result inside SQLite, never built in memory, and ``result.groups`` is ignored (an unchanged rescan).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -242,11 +246,18 @@ def write_store(path: Path, result: ScanResult) -> None:
         try:
             db.execute("PRAGMA journal_mode=OFF")  # a new file nobody reads until the rename
             db.execute("PRAGMA synchronous=OFF")  # fsynced once below
+            if groups_from is not None:  # read in the same transaction as the rest is written
+                db.execute("ATTACH DATABASE ? AS prev", (os.fspath(groups_from.path),))
             db.execute("BEGIN")
             for statement in (_SCHEMA + _INDEXES).split(";"):
                 if statement.strip():
                     db.execute(statement)
-            _fill(db, result)
+            if groups_from is None:
+                _fill(db, result)
+            else:
+                _fill(db, result, flags=groups_from.flags())
+                for table in ("groups", "members", "evidence"):
+                    db.execute(f"INSERT INTO main.{table} SELECT * FROM prev.{table}")
             db.execute("COMMIT")
         finally:
             db.close()
@@ -262,11 +273,11 @@ def write_store(path: Path, result: ScanResult) -> None:
         raise
 
 
-def _fill(db: sqlite3.Connection, result: ScanResult) -> None:
+def _fill(db: sqlite3.Connection, result: ScanResult, flags: bytes | None = None) -> None:
     order = review_order(result.groups)
     meta = {"format": STORE_FORMAT, "version": result.version, "roots": result.roots,
             "settings": result.settings, "stats": result.stats,
-            "flags": bytes(group_flags(result.groups[gpos]) for gpos in order).hex()}
+            "flags": (bytes(group_flags(result.groups[gpos]) for gpos in order) if flags is None else flags).hex()}
     db.executemany("INSERT INTO meta VALUES (?, ?)", ((k, _json(v)) for k, v in meta.items()))
     review = {gpos: r for r, gpos in enumerate(order)}
     db.executemany(
@@ -447,14 +458,18 @@ class ResultStore:
         return out
 
     # ------------------------------------------------------------------ groups
-    def _groups_where(self, where: str, args: Sequence[object], order: str) -> list[tuple[int, Group]]:
-        """(position, group) for the groups matching ``where`` (on table g), members and evidence joined."""
+    def _groups_where(self, where: str, args: Sequence[object], order: str,
+                      evidence: bool = True) -> list[tuple[int, Group]]:
+        """(position, group) for the groups matching ``where`` (on table g), members and evidence joined
+        (``evidence`` False: the members' evidence is left out, None)."""
         heads = self._query(f"SELECT {_GROUP_COLUMNS} FROM groups g WHERE {where} ORDER BY {order}", args)
         if not heads:
             return []
         members: dict[int, list[Member]] = {}
+        joined = ("LEFT JOIN evidence e ON e.grp = m.grp AND e.pos = m.pos" if evidence else
+                  "LEFT JOIN (SELECT NULL AS signal, NULL AS summary, NULL AS detail) e ON 0")
         rows = self._query(
-            f"SELECT {_MEMBER_COLUMNS} FROM members m LEFT JOIN evidence e ON e.grp = m.grp AND e.pos = m.pos "
+            f"SELECT {_MEMBER_COLUMNS} FROM members m {joined} "
             f"WHERE m.grp IN (SELECT pos FROM groups g WHERE {where}) ORDER BY m.grp, m.pos", args)
         try:
             for row in rows:
@@ -468,24 +483,59 @@ class ResultStore:
         """Groups ``start`` to ``stop`` (excluded) in review order."""
         return [g for _, g in self._groups_where("g.review >= ? AND g.review < ?", (start, stop), "review")]
 
-    def iter_groups(self, batch: int = 1024) -> Iterator[Group]:
-        """Every group in the scan's order, ``batch`` at a time (memory: one batch)."""
+    def iter_groups(self, batch: int = 1024, evidence: bool = True) -> Iterator[Group]:
+        """Every group in the scan's order, ``batch`` at a time (memory: one batch); ``evidence`` False:
+        without the members' evidence (lists that do not show it)."""
         n = self.group_count()
         for start in range(0, n, batch):
-            got = self._groups_where("g.pos >= ? AND g.pos < ?", (start, start + batch), "pos")
+            got = self._groups_where("g.pos >= ? AND g.pos < ?", (start, start + batch), "pos", evidence)
             if len(got) != min(batch, n - start):
                 raise self._tampered(StoreError("groups: positions have gaps"))
             yield from (g for _, g in got)
 
     def review_positions_of(self, paths: Iterable[str]) -> list[int]:
         """Review positions of the groups holding any of ``paths`` (sorted, each once)."""
+        return self._positions_of(paths, "g.review")
+
+    def scan_positions_of(self, paths: Iterable[str]) -> list[int]:
+        """Scan positions of the groups holding any of ``paths`` (sorted, each once)."""
+        return self._positions_of(paths, "g.pos")
+
+    def groups_at(self, positions: Sequence[int], batch: int = 500) -> Iterator[Group]:
+        """The groups at scan ``positions`` (sorted), in that order, ``batch`` at a time."""
+        for k in range(0, len(positions), batch):
+            chunk = list(positions[k:k + batch])
+            marks = ",".join("?" * len(chunk))
+            got = self._groups_where(f"g.pos IN ({marks})", chunk, "pos")
+            if [p for p, _ in got] != chunk:
+                raise self._tampered(StoreError("groups: positions asked for are missing"))
+            yield from (g for _, g in got)
+
+    def copy_positions(self) -> list[int]:
+        """Scan positions of the groups with two or more members of one content digest (sorted)."""
+        return [_int(p, "position") for (p,) in self._query(
+            "SELECT DISTINCT grp FROM (SELECT grp FROM members GROUP BY grp, digest HAVING count(*) > 1) ORDER BY grp")]
+
+    def mixed_positions(self) -> list[int]:
+        """Scan positions of the groups whose members carry two or more labels or two or more splits
+        (sorted): the label conflicts and split leaks, from the members themselves."""
+        return [_int(p, "position") for (p,) in self._query(
+            "SELECT grp FROM members GROUP BY grp HAVING count(DISTINCT label) > 1 OR count(DISTINCT split) > 1 "
+            "ORDER BY grp")]
+
+    def kind_counts(self) -> dict[str, int]:
+        """Groups of two or more members per kind (``exact``, ``near``)."""
+        return {_str(k, "kind"): _int(n, "count")
+                for k, n in self._query("SELECT kind, count(*) FROM groups WHERE members >= 2 GROUP BY kind")}
+
+    def _positions_of(self, paths: Iterable[str], column: str) -> list[int]:
         out: set[int] = set()
         chunk: list[bytes] = []
 
         def flush() -> None:
             marks = ",".join("?" * len(chunk))
-            out.update(_int(r, "review") for (r,) in self._query(
-                f"SELECT DISTINCT g.review FROM members m JOIN groups g ON g.pos = m.grp WHERE m.path IN ({marks})",
+            out.update(_int(r, "position") for (r,) in self._query(
+                f"SELECT DISTINCT {column} FROM members m JOIN groups g ON g.pos = m.grp WHERE m.path IN ({marks})",
                 chunk))
             chunk.clear()
 
@@ -528,6 +578,18 @@ class ResultStore:
             return sorted(_int(r, "review") for (r,) in rows)
         rows = self._query("SELECT g.review, m.path FROM members m JOIN groups g ON g.pos = m.grp")
         return sorted({_int(r, "review") for r, p in rows if needle in _dec(p, "path").lower()})
+
+    def check_whole(self) -> None:
+        """Refuse a stored result whose groups are not whole (the checks of :meth:`to_result` that need no
+        group built): flags of every group in review order, positions without gaps, members all counted."""
+        if self.flags_of_groups() != self.flags():
+            raise self._tampered(StoreError("flags: they do not match the groups"))
+        (count, top, members), = self._query("SELECT count(*), max(pos), sum(members) FROM groups")
+        if count and (top != count - 1 or members != self.member_count()):
+            raise self._tampered(StoreError("groups: positions have gaps or members belong to no group"))
+        (orphans,) = self._query("SELECT count(*) FROM members WHERE grp NOT IN (SELECT pos FROM groups)")[0]
+        if orphans:
+            raise self._tampered(StoreError("members: some belong to no group"))
 
     def to_result(self) -> ScanResult:
         """The whole result in memory (what ``scan.json`` holds)."""
@@ -666,3 +728,112 @@ class StoredGroups(GroupPages):
 
     def positions_matching(self, text: str) -> list[int]:
         return self.store.review_positions_matching(text)
+
+
+class ScanGroups:
+    """One result's groups in the scan's order, for the commands that need only some of them (export,
+    check, resolve, apply): the groups holding some paths, those with identical copies, those with
+    mixed labels or splits, every group a batch at a time, and counts, without holding them all.
+
+    This base holds the groups in memory (a result read from an older session's scan.json, or made
+    by a test); :class:`StoredScanGroups` reads them from the session's database.
+    """
+
+    def __init__(self, groups: Sequence[Group]) -> None:
+        self._groups = groups
+        self._where: dict[str, list[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __iter__(self) -> Iterator[Group]:
+        """Every group in the scan's order."""
+        return iter(self._groups)
+
+    def each(self, evidence: bool = True) -> Iterator[Group]:
+        """Every group in the scan's order (``evidence`` False: the stored ones are read without the
+        members' evidence, for lists that do not show it)."""
+        return iter(self._groups)
+
+    def member_count(self) -> int:
+        return sum(len(g.members) for g in self._groups)
+
+    def kind_counts(self) -> dict[str, int]:
+        """Groups of two or more members per kind (``exact``, ``near``)."""
+        out: dict[str, int] = {}
+        for g in self._groups:
+            if len(g.members) >= 2:
+                out[g.kind] = out.get(g.kind, 0) + 1
+        return out
+
+    def positions_of(self, paths: Iterable[str]) -> list[int]:
+        """Scan positions of the groups holding any of ``paths`` (sorted, each once)."""
+        if self._where is None:
+            self._where = {}
+            for gi, g in enumerate(self._groups):
+                for m in g.members:
+                    self._where.setdefault(m.path, []).append(gi)
+        out: set[int] = set()
+        for p in paths:
+            out.update(self._where.get(p, ()))
+        return sorted(out)
+
+    def at(self, positions: Sequence[int]) -> Iterator[Group]:
+        """The groups at scan ``positions`` (sorted), in that order."""
+        return (self._groups[p] for p in positions)
+
+    def copy_positions(self) -> list[int]:
+        """Positions of the groups with two or more members of one content digest."""
+        return [gi for gi, g in enumerate(self._groups) if len({m.digest for m in g.members}) < len(g.members)]
+
+    def mixed_positions(self) -> list[int]:
+        """Positions of the groups whose members carry two or more labels or two or more splits."""
+        return [gi for gi, g in enumerate(self._groups)
+                if len({m.label for m in g.members} - {None}) > 1 or len({m.split for m in g.members} - {None}) > 1]
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> ScanGroups:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class StoredScanGroups(ScanGroups):
+    """The stored groups in the scan's order, read from the database when asked for (nothing is cached)."""
+
+    def __init__(self, store: ResultStore) -> None:
+        super().__init__([])
+        self.store = store
+
+    def __len__(self) -> int:
+        return self.store.group_count()
+
+    def __iter__(self) -> Iterator[Group]:
+        return self.store.iter_groups()
+
+    def each(self, evidence: bool = True) -> Iterator[Group]:
+        return self.store.iter_groups(evidence=evidence)
+
+    def member_count(self) -> int:
+        return self.store.member_count()
+
+    def kind_counts(self) -> dict[str, int]:
+        return self.store.kind_counts()
+
+    def positions_of(self, paths: Iterable[str]) -> list[int]:
+        return self.store.scan_positions_of(paths)
+
+    def at(self, positions: Sequence[int]) -> Iterator[Group]:
+        return self.store.groups_at(positions)
+
+    def copy_positions(self) -> list[int]:
+        return self.store.copy_positions()
+
+    def mixed_positions(self) -> list[int]:
+        return self.store.mixed_positions()
+
+    def close(self) -> None:
+        self.store.close()

@@ -79,3 +79,17 @@ def test_second_stage_bench_counts_and_times_candidates(tmp_path: Path) -> None:
     assert row["n"] == 8 and row["true"] >= 4 and row["feature_files"] >= 8
     assert data["ms_per_file"] > 0 and data["ms_per_pair"] > 0
     assert data["projections"][0]["n"] == 1000
+
+
+def test_store_bench_runs_the_commands_on_a_tiny_result(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    run = subprocess.run([sys.executable, str(BENCH / "store_bench.py"), "--pictures", "300", "--groups", "90",
+                          "--decided", "10", "--dir", str(tmp_path), "--only", "undecided,check,apply"],
+                         capture_output=True, text=True, timeout=300, check=True)
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    seen = {line.get("what"): line for line in lines}
+    assert set(seen) >= {"undecided", "check", "apply"}
+    assert seen["undecided"]["exit"] == 0 and seen["undecided"]["out_mb"] is not None
+    assert seen["check"]["leaks"] >= 1 and seen["apply"]["skipped"] > 0  # group 89 leaks; the files do not exist

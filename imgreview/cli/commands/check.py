@@ -8,7 +8,7 @@ from typing import Any
 
 from imgreview.cli.options import add_scan_options, add_session_option, open_session
 from imgreview.cli.steps import run_scan, write_output
-from imgreview.dataset.health import DEFAULT_MIN_IMAGES, HealthReport, build_report
+from imgreview.dataset.health import DEFAULT_MIN_IMAGES, HealthReport, report_of
 from imgreview.text import display_path
 
 MAX_LISTED = 20
@@ -34,9 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    result = run_scan(args)
+    run_scan(args, keep_groups=False)  # the result is stored in the session; the report reads the groups it needs from there
     session = open_session(args, args.roots)
-    report = build_report(result, session.journal(read_only=True), min_images=args.min_images)
+    header, groups = session.open_scan()
+    with groups:
+        report = report_of(header, groups, session.journal(read_only=True), min_images=args.min_images)
     if args.json:
         write_output(args.json, json.dumps(report.to_dict(), indent=1, ensure_ascii=True) + "\n")
     if not (args.quiet and args.json):

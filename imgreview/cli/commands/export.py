@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Iterable
+from contextlib import ExitStack
+from functools import partial
+from typing import IO
 
 from imgreview.cli.options import add_session_lookup_option, fail, find_session
 from imgreview.cli.steps import write_output
-from imgreview.decisions.build import load_decisions
-from imgreview.decisions.export import FORMATS, render
+from imgreview.decisions.build import Row, decisions_of, undecided_rows
+from imgreview.decisions.export import FORMATS, render_chunks
+from imgreview.model import ScanResult
+from imgreview.session.journal import Journal
+from imgreview.session.store import ScanGroups
+
+SPOOL_BYTES = 8 << 20  # a rendered list is kept in memory up to this size, then in a temporary file
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,7 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    _, journal, decisions = load_decisions(find_session(args))
+    session = find_session(args)
+    session.read_meta()
+    header, groups = session.open_scan()  # one snapshot of the result for every list
+    with groups:
+        return _export(args, header, groups, session.journal(read_only=True))
+
+
+def _export(args: argparse.Namespace, header: ScanResult, groups: ScanGroups, journal: Journal) -> int:
+    decisions = decisions_of(header, groups, journal)
     for w in journal.warnings:
         print(f"imgreview: warning: {w}", file=sys.stderr)
     targets = {name: getattr(args, name) for name in ("keep", "delete", "undecided", "unwanted", "relabel", "wanted")
@@ -50,13 +68,26 @@ def run(args: argparse.Namespace) -> int:
         targets = {"delete": "-"}
     if sum(t == "-" for t in targets.values()) > 1:
         return fail("only one list can go to stdout ('-')")
-    # Render everything first: nothing is written when one list cannot be.
-    rendered = {name: render(decisions.rows(name), args.format, args.null) for name in targets}
-    for name, target in targets.items():
-        write_output(target, rendered[name])
+    # Render everything first (into temporary files: the undecided list is every file of the scan,
+    # read a group at a time): nothing is written when one list cannot be.
+    with ExitStack() as stack:
+        rendered: dict[str, IO[bytes]] = {}
+        for name in targets:
+            if name == "undecided":
+                rows: Iterable[Row] = undecided_rows(decisions, groups, journal)
+            else:
+                rows = decisions.rows(name)
+            spool = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES))
+            for chunk in render_chunks(rows, args.format, args.null):
+                spool.write(chunk)
+            rendered[name] = spool
+        for name, target in targets.items():
+            done = rendered[name]
+            done.seek(0)
+            write_output(target, iter(partial(done.read, SPOOL_BYTES), b""))
     err = sys.stderr
     print(f"keep {len(decisions.keep)}, delete {len(decisions.delete)} ({decisions.delete_bytes} bytes), "
-          f"undecided {len(decisions.undecided)}", file=err)
+          f"undecided {decisions.undecided_count}", file=err)
     if decisions.unwanted or decisions.relabel or decisions.wanted:
         overridden = sum(r.note.startswith("kept in duplicate group") for r in decisions.unwanted)
         print(f"triage: unwanted {len(decisions.unwanted)}"

@@ -12,7 +12,7 @@ from imgreview.decisions.resolve import (
     LEAK_MODES,
     ResolveOptions,
     apply_plan,
-    plan_exact,
+    plan_exact_groups,
 )
 from imgreview.errors import UsageError
 from imgreview.session.folder import SessionError
@@ -58,22 +58,30 @@ def run(args: argparse.Namespace) -> int:
                                  conflicts=args.conflicts, leaks=args.leaks)
         session = find_session(args)
         session.read_meta()
-        result = session.load_result()
+        _, groups = session.open_scan()  # only the groups with identical copies are read
+    except (ValueError, UsageError, SessionError) as exc:
+        return fail(str(exc))
+    try:
         if not args.dry_run:
             session.lock("resolve")
-    except (ValueError, UsageError, SessionError) as exc:
+    except SessionError as exc:
+        groups.close()
         return fail(str(exc))
     try:
         journal = session.journal(read_only=args.dry_run)
         for warning in journal.warnings:
             print(f"imgreview: warning: {warning}", file=sys.stderr)
-        plan = plan_exact(result, journal, options)
+        try:
+            plan = plan_exact_groups(groups.at(groups.copy_positions()), journal, options)
+        except SessionError as exc:
+            return fail(str(exc))
         if not args.dry_run:
             try:
                 apply_plan(plan, journal)
             except JournalError as exc:
                 return fail(str(exc), 1)
     finally:
+        groups.close()
         session.unlock()
     verb = "would decide" if args.dry_run else "decided"
     print(f"{verb} {len(plan.decided)} set(s) of identical copies: {plan.keep_count} keep, "

@@ -40,7 +40,7 @@ def json_with_suggestions(result: ScanResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = run_scan(args)
+    result = run_scan(args, keep_groups=bool(args.json))  # the summary needs only the stats
     if args.json:
         write_output(args.json, json_with_suggestions(result) + "\n")
     if not args.quiet:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
         console = Console(stderr=args.json == "-" or not sys.stdout.isatty())
         print_summary(result, console)
-        if result.groups:
+        if result.stats.get("groups"):
             again = " ".join(shlex.quote(r) for r in args.roots)
             session = f" --session {shlex.quote(args.session)}" if args.session else ""
             console.print(f"Next: [bold]imgreview review {again}{session}[/] to decide what to keep "
