@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,18 +47,43 @@ def _guarded(path: Path) -> Iterator[None]:
         raise _cache_error(path, exc) from exc
 
 
+def _wal(db: sqlite3.Connection, wait: float = 30.0) -> None:
+    """Switch to WAL; a mode change does not wait on the busy timeout, so while another scan is
+    setting up the same cache it is retried (up to ``wait`` seconds)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class FingerprintCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
             self.db = sqlite3.connect(path, timeout=30)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except sqlite3.Error as exc:
             raise _cache_error(path, exc) from exc
 
     def _migrate(self) -> None:
+        # One writer at a time: two scans opening a new (or older) cache at once would both see a
+        # column missing and both add it ("duplicate column name").
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._migrate_locked()
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+    def _migrate_locked(self) -> None:
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if row is not None and row[0] != str(CACHE_SCHEMA):
@@ -84,7 +110,6 @@ class FingerprintCache:
                 PRIMARY KEY (path, recipe))"""
         )
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(CACHE_SCHEMA),))
-        self.db.commit()
 
     def close(self) -> None:
         self.db.close()
