@@ -226,6 +226,23 @@ def _group(row: Sequence[object], members: list[Member]) -> Group:
                  split_leak=_bool(row[6], where + " split_leak"))
 
 
+def path_index(groups: Sequence[Group]) -> dict[str, list[int]]:
+    """Path -> positions of the groups holding it, for results held in memory."""
+    where: dict[str, list[int]] = {}
+    for gi, g in enumerate(groups):
+        for m in g.members:
+            where.setdefault(m.path, []).append(gi)
+    return where
+
+
+def positions_in(where: dict[str, list[int]], paths: Iterable[str]) -> list[int]:
+    """Sorted positions, each once, of the groups that :func:`path_index` says hold any of ``paths``."""
+    out: set[int] = set()
+    for p in paths:
+        out.update(where.get(p, ()))
+    return sorted(out)
+
+
 def review_order(groups: Sequence[Group]) -> list[int]:
     """Scan positions in review order: label conflicts and split leaks first, then the scan order."""
     return sorted(range(len(groups)), key=lambda i: 0 if (groups[i].label_conflict or groups[i].split_leak) else 1)
@@ -661,16 +678,10 @@ class MemoryGroups(GroupPages):
     def positions_of(self, paths: Iterable[str]) -> list[int]:
         paths = list(paths)
         if not paths:
-            return []
+            return []  # without building the index
         if self._where is None:
-            self._where = {}
-            for gi, g in enumerate(self._groups):
-                for m in g.members:
-                    self._where.setdefault(m.path, []).append(gi)
-        out: set[int] = set()
-        for p in paths:
-            out.update(self._where.get(p, ()))
-        return sorted(out)
+            self._where = path_index(self._groups)
+        return positions_in(self._where, paths)
 
     def positions_matching(self, text: str) -> list[int]:
         needle = text.lower()
@@ -768,15 +779,12 @@ class ScanGroups:
 
     def positions_of(self, paths: Iterable[str]) -> list[int]:
         """Scan positions of the groups holding any of ``paths`` (sorted, each once)."""
+        paths = list(paths)
+        if not paths:
+            return []  # without building the index
         if self._where is None:
-            self._where = {}
-            for gi, g in enumerate(self._groups):
-                for m in g.members:
-                    self._where.setdefault(m.path, []).append(gi)
-        out: set[int] = set()
-        for p in paths:
-            out.update(self._where.get(p, ()))
-        return sorted(out)
+            self._where = path_index(self._groups)
+        return positions_in(self._where, paths)
 
     def at(self, positions: Sequence[int]) -> Iterator[Group]:
         """The groups at scan ``positions`` (sorted), in that order."""
