@@ -226,21 +226,27 @@ def _group(row: Sequence[object], members: list[Member]) -> Group:
                  split_leak=_bool(row[6], where + " split_leak"))
 
 
-def path_index(groups: Sequence[Group]) -> dict[str, list[int]]:
-    """Path -> positions of the groups holding it, for results held in memory."""
-    where: dict[str, list[int]] = {}
-    for gi, g in enumerate(groups):
-        for m in g.members:
-            where.setdefault(m.path, []).append(gi)
-    return where
+class PathIndex:
+    """Path -> positions of the groups holding it, for groups held in memory (built on first use)."""
 
+    def __init__(self, groups: Sequence[Group]) -> None:
+        self._groups = groups
+        self._where: dict[str, list[int]] | None = None
 
-def positions_in(where: dict[str, list[int]], paths: Iterable[str]) -> list[int]:
-    """Sorted positions, each once, of the groups that :func:`path_index` says hold any of ``paths``."""
-    out: set[int] = set()
-    for p in paths:
-        out.update(where.get(p, ()))
-    return sorted(out)
+    def positions(self, paths: Iterable[str]) -> list[int]:
+        """Sorted positions, each once, of the groups holding any of ``paths``."""
+        paths = list(paths)
+        if not paths:
+            return []  # without building the index
+        if self._where is None:
+            self._where = {}
+            for gi, g in enumerate(self._groups):
+                for m in g.members:
+                    self._where.setdefault(m.path, []).append(gi)
+        out: set[int] = set()
+        for p in paths:
+            out.update(self._where.get(p, ()))
+        return sorted(out)
 
 
 def review_order(groups: Sequence[Group]) -> list[int]:
@@ -659,7 +665,7 @@ class MemoryGroups(GroupPages):
     def __init__(self, groups: list[Group]) -> None:
         self._groups = groups
         self.flags = bytes(group_flags(g) for g in groups)
-        self._where: dict[str, list[int]] | None = None
+        self._where = PathIndex(self._groups)
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -676,12 +682,7 @@ class MemoryGroups(GroupPages):
         return iter(self._groups)
 
     def positions_of(self, paths: Iterable[str]) -> list[int]:
-        paths = list(paths)
-        if not paths:
-            return []  # without building the index
-        if self._where is None:
-            self._where = path_index(self._groups)
-        return positions_in(self._where, paths)
+        return self._where.positions(paths)
 
     def positions_matching(self, text: str) -> list[int]:
         needle = text.lower()
@@ -752,7 +753,7 @@ class ScanGroups:
 
     def __init__(self, groups: Sequence[Group]) -> None:
         self._groups = groups
-        self._where: dict[str, list[int]] | None = None
+        self._where = PathIndex(self._groups)
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -779,12 +780,7 @@ class ScanGroups:
 
     def positions_of(self, paths: Iterable[str]) -> list[int]:
         """Scan positions of the groups holding any of ``paths`` (sorted, each once)."""
-        paths = list(paths)
-        if not paths:
-            return []  # without building the index
-        if self._where is None:
-            self._where = path_index(self._groups)
-        return positions_in(self._where, paths)
+        return self._where.positions(paths)
 
     def at(self, positions: Sequence[int]) -> Iterator[Group]:
         """The groups at scan ``positions`` (sorted), in that order."""
