@@ -93,8 +93,7 @@ def sources(raws: list[Path]) -> list[Path]:
 
 
 def thumb(im: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    a = np.asarray(im.convert("L").resize(size, Image.Resampling.BOX), dtype=np.float32).ravel()
-    return a
+    return np.asarray(im.convert("L").resize(size, Image.Resampling.BOX), dtype=np.float32).ravel()
 
 
 def load(f: Path) -> Image.Image | None:

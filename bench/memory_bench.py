@@ -40,20 +40,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, os.environ.get("MEMORY_BENCH_CODE") or str(ROOT))
 
 
-def peak_mb() -> float:
+def _status_mb(field: str) -> float:
+    """A memory line of /proc/self/status (``VmHWM``, ``VmRSS``) in MB; 0 where there is none."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def peak_mb() -> float:
+    return _status_mb("VmHWM")
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb("VmRSS")
 
 
 def paths(root: str, n: int) -> list[str]:

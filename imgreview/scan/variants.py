@@ -213,9 +213,8 @@ def _largest_run(profile: np.ndarray, gap: int) -> tuple[int, int]:
     breaks = np.flatnonzero(np.diff(filled) > gap)
     starts = np.r_[filled[0], filled[breaks + 1]]
     ends = np.r_[filled[breaks], filled[-1]] + 1
-    mass = np.add.reduceat(profile, starts) if len(starts) > 1 else np.array([profile[starts[0]:ends[0]].sum()])
-    # reduceat sums to the next start, which includes the gap's zeros: the same mass
-    k = int(np.argmax(mass))
+    # each sum runs to the next start (the last one to the end): the gaps between add only zeros
+    k = int(np.argmax(np.add.reduceat(profile, starts)))
     return int(starts[k]), int(ends[k])
 
 
