@@ -95,6 +95,7 @@ def _fetch(raw: Path, debs: Path) -> None:
 
 def _fetch_packages(raw: Path, debs: Path, packages: tuple[str, ...]) -> None:
     debs.mkdir(parents=True, exist_ok=True)
+    raw.mkdir(parents=True, exist_ok=True)  # dpkg -x creates the package folder, not its parents
     for pkg in packages:
         if (raw / pkg).is_dir():
             continue

@@ -37,7 +37,7 @@ from imgreview.scan.verify import Signatures, correlation, verify_pairs
 FALLBACK_CORRELATION = 0.9
 # The version of the verification rules (these and localfeat's): part of the key under which a
 # rescan reuses groups, so bump it when a rule changes what is accepted.
-VERIFY_RULES = "v5"
+VERIFY_RULES = "v6"
 # Below this many pixels on the short side local features say little (a 64×48 icon upscaled):
 # a direct hash match with a high grey correlation decides.
 TINY_SIDE = 96

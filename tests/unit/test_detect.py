@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from imgreview.model import Group, Member, ScanResult
 from imgreview.scan import localfeat, scan
@@ -373,3 +374,51 @@ def test_only_upright_quarter_turned_or_straightened_geometries_are_copies(degre
     assert m.accepted is accepted, m
     if not accepted:
         assert m.reason == "implausible rotation"
+
+
+def _star_field(seed: int) -> Image.Image:
+    """A dark field with soft blobs and scattered stars: alike for every seed, different in detail."""
+    rng = np.random.default_rng(seed)
+    img = Image.new("RGB", (640, 480), (8, 8, 16))
+    d = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y, r = int(rng.integers(200, 440)), int(rng.integers(150, 330)), int(rng.integers(40, 120))
+        d.ellipse([x - r, y - r, x + r, y + r], fill=tuple(int(v) for v in rng.integers(60, 200, 3)))
+    img = img.filter(ImageFilter.GaussianBlur(30))
+    d = ImageDraw.Draw(img)
+    for _ in range(300):
+        x, y, v = int(rng.integers(0, 639)), int(rng.integers(0, 480)), int(rng.integers(120, 255))
+        d.point([(x, y), (x + 1, y)], fill=(v, v, v))
+    return img
+
+
+def _stamped(img: Image.Image) -> Image.Image:
+    """The picture with a site's logo in the bottom right corner (a quarter of the width)."""
+    w, h = img.size
+    lw, lh = w // 4, w // 8
+    logo = Image.new("RGB", (lw, lh), (240, 240, 240))
+    d = ImageDraw.Draw(logo)
+    d.rectangle([4, 4, lw - 5, lh - 5], outline=(200, 30, 30), width=4)
+    for k in range(5):
+        d.polygon([(10 + 25 * k, lh - 12), (22 + 25 * k, 12), (34 + 25 * k, lh - 12)], fill=(30, 30, 160))
+    d.text((lw // 2, lh // 2 - 6), "PIXSITE", fill=(0, 0, 0))
+    out = img.copy()
+    out.paste(logo, (w - lw - 10, h - lh - 10))
+    return out
+
+
+def test_two_pictures_under_one_logo_are_not_copies() -> None:
+    """The same logo on two different pictures gives over a hundred consistent matches, all in the
+    logo: rejected, because the rest of the overlap finds no support; the picture's own copies
+    (blurred and shrunk, JPEG q25, mirrored, the logo left off) are accepted."""
+    a = _stamped(_star_field(1))
+    fa = compute_features(a, mirrored=True)
+    m = match_features(fa, compute_features(_stamped(_star_field(2)), mirrored=False), False)
+    assert m.inliers >= 100 and not m.accepted and m.reason == "only one part of the pictures matches", m
+    buf = io.BytesIO()
+    a.save(buf, "JPEG", quality=25)
+    copies = [(a.resize((400, 300)).filter(ImageFilter.GaussianBlur(0.8)), False),
+              (Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), False),
+              (ImageOps.mirror(a), True), (_star_field(1).resize((500, 375)), False)]
+    for copy, mirrored in copies:
+        assert match_features(fa, compute_features(copy, mirrored=False), mirrored).accepted
