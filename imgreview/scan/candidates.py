@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from imgreview.scan.localfeat import MIN_INLIERS, Features, Match, match_features
+from imgreview.scan.localfeat import ALONG_ONE_LINE, MIN_INLIERS, Features, Match, match_features
 from imgreview.scan.search import Pairs, exact_cross_pairs
 from imgreview.scan.variants import DIHEDRAL, MIRRORED_ROUTES, ROUTES, SAME_ROUTES, dihedral_pixels, unpack_routes
 from imgreview.scan.verify import Signatures, correlation, verify_pairs
@@ -219,7 +219,8 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
             accepted[key] = (c, describe(c, m, "features"))
             continue
         fa, fb = feats.get(c.a), feats.get(c.b)
-        few = m is None or fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < 4 * MIN_INLIERS
+        few = (m is None or fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < 4 * MIN_INLIERS
+               or m.reason == ALONG_ONE_LINE)
         tiny = short_sides is not None and min(short_sides[c.a], short_sides[c.b]) < TINY_SIDE
         route = "direct" if c.route == DIRECT else ROUTES[c.route]
         if route != "direct" and route not in DIHEDRAL and not (route == "trimmed" and c.target == "trimmed"):

@@ -422,3 +422,25 @@ def test_two_pictures_under_one_logo_are_not_copies() -> None:
               (ImageOps.mirror(a), True), (_star_field(1).resize((500, 375)), False)]
     for copy, mirrored in copies:
         assert match_features(fa, compute_features(copy, mirrored=False), mirrored).accepted
+
+
+def _disc_rim(cx: int, cy: int, r: int) -> Image.Image:
+    """A tile whose only structure is the rim of a dark disc on white."""
+    img = Image.new("RGB", (240, 180), (250, 250, 250))
+    ImageDraw.Draw(img).ellipse([cx - r, cy - r, cx + r, cy + r], fill=(10, 40, 70))
+    return img.filter(ImageFilter.GaussianBlur(0.7))
+
+
+@pytest.mark.parametrize(("one", "other", "mirrored"), [
+    ((-60, 200, 250), (-40, 210, 230), False),
+    ((120, 400, 300), (140, 420, 330), False),
+    ((120, 400, 300), (140, 420, 330), True),
+])
+def test_two_pictures_matched_only_along_one_edge_are_not_copies(one: tuple[int, int, int],
+                                                                  other: tuple[int, int, int], mirrored: bool) -> None:
+    """Rims of two different discs match each other along the rim (20-40 consistent matches): the
+    inliers lie on one line, which is no evidence of one picture; a copy with texture is unaffected."""
+    m = match_features(compute_features(_disc_rim(*one), True), compute_features(_disc_rim(*other), True), mirrored)
+    assert m.inliers >= localfeat.MIN_INLIERS and m.reason == localfeat.ALONG_ONE_LINE, m
+    assert localfeat.spread(np.array([[0, 0], [10, 1], [20, 0], [30, 1]], dtype=np.float32)) < localfeat.MIN_SPREAD
+    assert localfeat.spread(np.array([[0, 0], [10, 0], [0, 10], [10, 10]], dtype=np.float32)) > 0.9
