@@ -340,13 +340,27 @@ def match_features(fa: Features, fb: Features, mirrored: bool) -> Match:
     return _match(fa, fb, pa, da, len(fb.descriptors), mirrored)
 
 
+def _one_to_one(matches: list[Any]) -> list[Any]:
+    """The matches with each of B's features used once (its closest match; ties: A's order).
+
+    Without it many features of A can match one feature of B (a bright star, a corner of a
+    letterbox), and RANSAC fits a geometry that maps them all onto that point: scale near zero,
+    dozens of "inliers"."""
+    best: dict[int, Any] = {}
+    for m in matches:
+        kept = best.get(m.trainIdx)
+        if kept is None or m.distance < kept.distance:
+            best[m.trainIdx] = m
+    return sorted(best.values(), key=lambda m: m.queryIdx)
+
+
 def _match(fa: Features, fb: Features, pa: np.ndarray, da: np.ndarray, nb: int, mirrored: bool) -> Match:
     """:func:`match_features` on A's points ``pa``/descriptors ``da`` and B's first ``nb`` features."""
     cv2 = _cv2()
     pb, db = fb.points[:nb], fb.descriptors[:nb]
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
     knn = matcher.knnMatch(da, db, k=2)
-    good = [m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance]
+    good = _one_to_one([m[0] for m in knn if len(m) == 2 and m[0].distance < RATIO * m[1].distance])
     if len(good) < MIN_INLIERS:
         return Match(False, matches=len(good), reason="too few matching features")
     src = pa[[g.queryIdx for g in good]]

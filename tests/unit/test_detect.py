@@ -444,3 +444,13 @@ def test_two_pictures_matched_only_along_one_edge_are_not_copies(one: tuple[int,
     assert m.inliers >= localfeat.MIN_INLIERS and m.reason == localfeat.ALONG_ONE_LINE, m
     assert localfeat.spread(np.array([[0, 0], [10, 1], [20, 0], [30, 1]], dtype=np.float32)) < localfeat.MIN_SPREAD
     assert localfeat.spread(np.array([[0, 0], [10, 0], [0, 10], [10, 10]], dtype=np.float32)) > 0.9
+
+
+def test_each_feature_of_the_other_picture_is_matched_once() -> None:
+    """Many of A's features (a star's keypoints at several pyramid levels) may all pick one feature
+    of B: only the closest counts, or RANSAC fits a geometry that maps them all onto that point."""
+    import cv2
+
+    matches = [cv2.DMatch(0, 5, 40.0), cv2.DMatch(1, 5, 20.0), cv2.DMatch(2, 7, 30.0), cv2.DMatch(3, 5, 25.0)]
+    kept = localfeat._one_to_one(matches)
+    assert [(m.queryIdx, m.trainIdx) for m in kept] == [(1, 5), (2, 7)]
