@@ -454,3 +454,21 @@ def test_each_feature_of_the_other_picture_is_matched_once() -> None:
     matches = [cv2.DMatch(0, 5, 40.0), cv2.DMatch(1, 5, 20.0), cv2.DMatch(2, 7, 30.0), cv2.DMatch(3, 5, 25.0)]
     kept = localfeat._one_to_one(matches)
     assert [(m.queryIdx, m.trainIdx) for m in kept] == [(1, 5), (2, 7)]
+
+
+def _two_tone(bottom: tuple[int, int, int], split: float = 0.7) -> Image.Image:
+    img = Image.new("RGB", (240, 180), (250, 250, 250))
+    ImageDraw.Draw(img).rectangle([0, round(180 * split), 239, 179], fill=bottom)
+    return img
+
+
+def test_pictures_without_features_must_agree_in_colour(tmp_path: Path) -> None:
+    """Two flat pictures split alike (white over a dark band) hash the same and their grey views
+    correlate, but have no features to tell them apart: the hash fallback also asks their colours
+    to agree. The picture's own resized copy still agrees."""
+    save(_two_tone((25, 25, 25)), tmp_path / "a" / "black_band.png")
+    save(_two_tone((25, 25, 25)).resize((180, 135)), tmp_path / "a" / "black_band_small.png")
+    save(_two_tone((20, 90, 50), split=0.72), tmp_path / "b" / "green_band.png")
+    result = scan([str(tmp_path)], ScanSettings(layout="none"), Session(tmp_path / "s"))
+    groups = [sorted(Path(m.path).name for m in g.members) for g in result.groups]
+    assert groups == [["black_band.png", "black_band_small.png"]], groups
