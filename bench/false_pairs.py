@@ -368,7 +368,7 @@ def main() -> None:
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("tiles", type=Path)
-    ap.add_argument("--sizes", default="1000,2000,3000")
+    ap.add_argument("--sizes", default="1000,2000,3000", help="comma-separated tile counts; 'all': every tile")
     ap.add_argument("--share", type=float, default=0.02)
     ap.add_argument("--work", type=Path)
     ap.add_argument("--json", type=Path)
@@ -384,7 +384,7 @@ def main() -> None:
     random.Random(args.seed).shuffle(tiles)
     work = args.work or Path(tempfile.mkdtemp(prefix="imgreview-fp-"))
     rows = []
-    for n in (int(s) for s in args.sizes.split(",")):
+    for n in (len(tiles) if s == "all" else int(s) for s in args.sizes.split(",")):
         if n > len(tiles):
             print(f"only {len(tiles)} tiles: skipping N={n}", file=sys.stderr)
             continue

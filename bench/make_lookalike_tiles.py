@@ -30,6 +30,11 @@ code sees them, by rules that do not use imgreview:
   with the theme textures other maps share, ``mask.png`` is its silhouette) and forts (built
   from shared parts), and a Wesnoth portrait whose name contains another portrait's name (a
   ``zombie-gryphon`` or ``gryphon-rider`` is drawn over the ``gryphon``);
+* sources painted over the same base as a larger source of the same package group and size (one
+  ground photograph with other plants or paths painted on, two liveries of one model, a texture
+  and its edited copy): :data:`BASE_SHARE` or more of the positions where both have a tile hold
+  tiles whose fine structure (below) correlates ≥ :data:`BASE_DETAIL`; ``dropped_bases.csv`` lists
+  them (found by eye in the pairs imgreview accepted across sources: 83 of 113 at N=10k were such);
 * tiles with little structure (sky, flat fills: grey standard deviation under :data:`MIN_STD`);
 * a tile whose 24×18 grey thumbnail is within :data:`REPEAT_MAD` grey levels (mean absolute
   difference) of a tile already cut from the same source: a repeating texture;
@@ -74,6 +79,8 @@ SAME_SOURCE_CORRELATION = 0.9
 REPEAT_MAD = 6.0
 SHARED_DETAIL = 0.8
 SHARED_MAD = 6.0
+BASE_DETAIL = 0.5
+BASE_SHARE = 0.25
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".dds", ".tga", ".rgb", ".sgi", ".bmp", ".webp"}
 # A picture derived from another (bench/make_hard_corpus.DERIVED) shares its content: only one.
 DERIVED = {"landscape-bridge_sun", "undead-zombie-rider", "bridge_sun", "zombie-rider", "one_layer_sky"}
@@ -260,7 +267,7 @@ def load(f: Path) -> Image.Image | None:
         return None
 
 
-def cut(job: tuple[int, str, str]) -> tuple[int, int, np.ndarray, list[Tile], int] | None:
+def cut(job: tuple[int, str, str]) -> tuple[int, int, np.ndarray, list[Tile], int, tuple[int, int]] | None:
     """One source (in a worker): its pixel count, whole-picture thumbnail and its tiles (written to the
     stage folder as ``<index>_<k>.jpg``) with their detail vectors; None if it cannot be tiled."""
     index, path, stage = job
@@ -285,7 +292,7 @@ def cut(job: tuple[int, str, str]) -> tuple[int, int, np.ndarray, list[Tile], in
             kept.append(small)
             tile.save(Path(stage) / f"{index:06d}_{len(tiles):04d}.jpg", quality=88)
             tiles.append((x, y, detail(tile), np.asarray(tile.resize((24, 18), Image.Resampling.BOX), dtype=np.uint8)))
-    return w * h, index, (t - t.mean()) / (t.std() + 1e-6), tiles, repeats
+    return w * h, index, (t - t.mean()) / (t.std() + 1e-6), tiles, repeats, (w, h)
 
 
 def distinct_sources(loaded: list[tuple[Path, int, np.ndarray]]) -> tuple[list[int], list[tuple[str, str, float]]]:
@@ -306,6 +313,52 @@ def distinct_sources(loaded: list[tuple[Path, int, np.ndarray]]) -> tuple[list[i
         mat[len(kept)] = t
         kept.append(k)
     return kept, dropped
+
+
+def shared_bases(order: list[int], tiles: dict[int, list[Tile]], group: dict[int, str], size: dict[int, tuple[int, int]],
+                 ) -> tuple[set[int], list[tuple[int, int, int, int]]]:
+    """Sources painted over the same base as an earlier source (in ``order``) of the same package group
+    and size: at least :data:`BASE_SHARE` of the positions where both have a tile (and two or more)
+    have tiles whose detail correlates ≥ :data:`BASE_DETAIL` (0 A.D.'s ``grass_dirt_01``/``_02``,
+    ``tropic_dirt_a_plants``/``tropic_citytile_plants``: one ground photograph with other plants or
+    paths painted on; a livery and another livery of one model). Returns the dropped sources and
+    (dropped, same base as, positions sharing, positions compared) rows."""
+    rank = {k: n for n, k in enumerate(order)}
+    classes: dict[tuple[str, tuple[int, int]], list[int]] = {}
+    for k in order:
+        classes.setdefault((group[k], size[k]), []).append(k)
+    dropped: set[int] = set()
+    rows: list[tuple[int, int, int, int]] = []
+    for members in classes.values():
+        if len(members) < 2:
+            continue
+        hits: dict[tuple[int, int], int] = {}
+        both: dict[tuple[int, int], int] = {}
+        at: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        for k in members:
+            for x, y, vec, _ in tiles[k]:
+                at.setdefault((x, y), []).append((k, vec))
+        for here in at.values():
+            if len(here) < 2:
+                continue
+            ks = [k for k, _ in here]
+            r = np.stack([v for _, v in here]) @ np.stack([v for _, v in here]).T
+            for i in range(len(ks)):
+                for j in range(i + 1, len(ks)):
+                    key = (ks[i], ks[j]) if rank[ks[i]] < rank[ks[j]] else (ks[j], ks[i])
+                    both[key] = both.get(key, 0) + 1
+                    if r[i, j] >= BASE_DETAIL:
+                        hits[key] = hits.get(key, 0) + 1
+        for later in sorted(members, key=rank.__getitem__):
+            for first in sorted(members, key=rank.__getitem__):
+                if rank[first] >= rank[later] or first in dropped:
+                    continue
+                h, n = hits.get((first, later), 0), both.get((first, later), 0)
+                if h >= 2 and h >= BASE_SHARE * n:
+                    dropped.add(later)
+                    rows.append((later, first, h, n))
+                    break
+    return dropped, rows
 
 
 def shared_tiles(order: list[int], tiles: dict[int, list[Tile]], group: dict[int, str],
@@ -355,18 +408,22 @@ def main() -> None:
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir()
     results: dict[int, tuple[int, np.ndarray, list[Tile]]] = {}
+    sizes: dict[int, tuple[int, int]] = {}
     repeats = 0
     with multiprocessing.Pool(max(1, args.jobs)) as pool:
         for got in pool.imap_unordered(cut, [(k, str(f), str(stage)) for k, f in enumerate(files)], chunksize=4):
             if got is not None:
-                pixels, index, t, tiles, rep = got
+                pixels, index, t, tiles, rep, wh = got
                 results[index] = (pixels, t, tiles)
+                sizes[index] = wh
                 repeats += rep
     indices = sorted(results)
     kept_at, dropped = distinct_sources([(files[k], results[k][0], results[k][1]) for k in indices])
     kept = [indices[k] for k in kept_at]  # largest first: the order the tile rule keeps the first of
     tiles = {k: results[k][2] for k in kept}
     group = {k: GROUP.get(package_of(files[k], args.raw), package_of(files[k], args.raw)) for k in kept}
+    based, base_rows = shared_bases(kept, tiles, group, sizes)
+    kept = [k for k in kept if k not in based]
     shared, shared_rows = shared_tiles(kept, tiles, group)
     order = sorted(kept, key=lambda k: str(files[k]))
     rng.shuffle(order)  # tiles from many pictures, not all from the first few
@@ -391,6 +448,11 @@ def main() -> None:
         out = csv.writer(fh)
         out.writerow(["dropped", "same_as", "correlation"])
         out.writerows(dropped)
+    with open(args.out / "dropped_bases.csv", "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["dropped", "same_base_as", "positions_sharing", "positions_compared"])
+        for later, first, h, n in base_rows:
+            out.writerow([files[later], files[first], h, n])
     with open(args.out / "dropped_tiles.csv", "w", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["source", "x", "y", "same_as_source", "x", "y", "detail_correlation"])
