@@ -253,7 +253,9 @@ def measure(folder: Path, planted: dict[str, str], origin: dict[str, str], extra
     def tile(path: str) -> dict[str, object]:
         name = Path(planted.get(path, path)).name
         row = (manifest or {}).get(name, {})
-        return {"tile": name, "source": origin.get(path), "x": row.get("x"), "y": row.get("y"),
+        x, y = row.get("x"), row.get("y")
+        return {"tile": name, "source": origin.get(path), "x": None if x is None else int(x),
+                "y": None if y is None else int(y),
                 "planted_copy": path in planted}
 
     found_true = false_cross = false_same = 0
