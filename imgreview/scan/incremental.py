@@ -255,15 +255,30 @@ class PairStore:
         """The store at ``path`` (None: absent and not ``create``, or not usable)."""
         if not cls.usable(path) or (not create and not path.exists()):
             return None
-        try:
-            db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA synchronous=NORMAL")
-            if create:
-                for sql in _SCHEMA:
-                    db.execute(sql)
-            return cls(db, path)
-        except sqlite3.Error:
-            return None
+        for attempt in range(2):
+            db = None
+            try:
+                db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                db.execute("PRAGMA synchronous=NORMAL")
+                if create:
+                    for sql in _SCHEMA:
+                        db.execute(sql)
+                return cls(db, path)
+            except sqlite3.DatabaseError as exc:
+                if db is not None:
+                    db.close()
+                damaged = "not a database" in str(exc) or "malformed" in str(exc)
+                if not (create and damaged and attempt == 0):
+                    return None
+                # a damaged store is only a cache of the pair search: start it again
+                for stale in (path, path.with_name(path.name + "-journal")):
+                    try:
+                        os.unlink(stale)
+                    except FileNotFoundError:
+                        pass
+                    except OSError:
+                        return None
+        return None
 
     def close(self) -> None:
         self.db.close()
@@ -286,7 +301,13 @@ class PairStore:
             meta = self.meta()
         except StoreDamaged:
             return False
-        return meta.get("format") == STORE_FORMAT and meta.get("rules") == rules and meta.get("whole") == "1"
+        if meta.get("format") != STORE_FORMAT or meta.get("rules") != rules or meta.get("whole") != "1":
+            return False
+        try:  # a store cut short outside a transaction (rows missing) is not used
+            return all(meta.get(table) == str(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                       for table in ("nodes", "pairs", "members"))
+        except sqlite3.Error:
+            return False
 
     # -------------------------------------------------------------- reading
     def nodes(self) -> list[tuple[int, str, bytes, int | None]]:
@@ -392,10 +413,12 @@ class PairStore:
             raise
 
     def _set_meta(self, rules: str, candidates: int, accepted: int) -> None:
+        counts = [(table, str(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))
+                  for table in ("nodes", "pairs", "members")]
         self.db.execute("DELETE FROM meta")
         self.db.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("format", STORE_FORMAT), ("rules", rules), ("whole", "1"),
-            ("candidate_pairs", str(candidates)), ("verified_pairs", str(accepted))])
+            ("candidate_pairs", str(candidates)), ("verified_pairs", str(accepted)), *counts])
 
     def forget(self) -> None:
         """Mark the store unusable (a scan it cannot describe, e.g. with the NGT engine)."""

@@ -281,12 +281,15 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
             clusters, cands, evidence = _full_graph(nodes, words, settings, threshold, distinct, report, extra,
                                                     verify, timings)
             if store is not None:
-                if engine == "exact":
-                    started = time.monotonic()
-                    store.write_full(rules, digests, [c.hash for c in nodes], cands, evidence, clusters)
-                    timings["store"] = time.monotonic() - started
-                else:
-                    store.forget()
+                started = time.monotonic()
+                try:
+                    if engine == "exact":
+                        store.write_full(rules, digests, [c.hash for c in nodes], cands, evidence, clusters)
+                    else:
+                        store.forget()
+                except sqlite3.Error:
+                    pass  # rolled back: the store still describes the contents it names (or is not whole)
+                timings["store"] = time.monotonic() - started
             extra["incremental"] = False
     finally:
         if store is not None:
