@@ -264,12 +264,18 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
     rules = rules_key(settings, distinct)
     try:
         if store is not None and engine == "exact" and store.matches(rules):
+            report("index", 0, 1)
+
+            def regroup(n: int, pairs: Pairs, keys: list[str]) -> list[Cluster]:
+                report("group", 0, 1)
+                return reference_groups(n, pairs, keys)
+
             try:
                 graph = incremental.rescan(
                     store, rules, digests, [c.hash for c in nodes], words,
                     [c.files[0][0].routes for c in nodes] if settings.hash.algorithm == "phash" else None,
                     settings.hash.bits, threshold, route_threshold(threshold), distinct, verify, merge_candidates,
-                    reference_groups, timings)
+                    regroup, timings)
             except (StoreDamaged, sqlite3.Error, KeyError, ValueError):
                 graph = None  # searched in full below, and the store rewritten
         if graph is not None:
