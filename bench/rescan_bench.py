@@ -207,6 +207,95 @@ def run(tree: Path, session: Path, jobs: int, code: Path | None) -> dict[str, An
     return row
 
 
+def synthetic(n: int, with_routes: bool, seed: int = 3, change: float = 0.01,
+              workdir: Path | None = None) -> list[dict[str, Any]]:
+    """The search and regrouping alone on ``n`` synthetic contents (no files, no verification):
+    a full search that writes the pair store, then 1 % of the contents replaced and searched
+    incrementally, against a full search of the changed set (the groups compared)."""
+    from dataclasses import asdict
+
+    from imgreview.scan.fingerprint import Fingerprint
+    from imgreview.scan.pipeline import build_groups
+    from imgreview.scan.variants import MASK_BYTES, ROUTES
+    from imgreview.scan.walk import FileEntry
+    from imgreview.settings import ScanSettings
+
+    rng = np.random.default_rng(seed)
+    nbytes = 8
+    grey, colour = bytes(256), bytes(48)
+    mask = ((1 << len(ROUTES)) - 1).to_bytes(MASK_BYTES, "big")
+
+    def hashes(count: int) -> np.ndarray:
+        """80 % singletons, the rest in families of 2-20 within a few bits of a base."""
+        out = rng.integers(0, 2**63, size=count, dtype=np.int64).astype(np.uint64)
+        k = int(count * 0.8)
+        while k < count:
+            size = min(count - k, int(rng.integers(2, 21)))
+            base = out[k]
+            for j in range(k, k + size):
+                h = int(base)
+                for b in rng.choice(64, size=int(rng.integers(0, 7)), replace=False).tolist():
+                    h ^= 1 << b
+                out[j] = np.uint64(h)
+            k += size
+        return out
+
+    k = int(n * change)
+    width = len(ROUTES) * nbytes
+    # the query hashes of content ``ident`` (random: few routed candidates, but the full cost of searching them)
+    table = (rng.integers(0, 2**63, size=(n + k, len(ROUTES)), dtype=np.int64).astype(">u8").tobytes()
+             if with_routes else b"")
+
+    def fingerprints(hs: np.ndarray, ids: np.ndarray) -> tuple[dict[str, FileEntry], dict[str, Fingerprint]]:
+        entries, fps = {}, {}
+        for h, ident in zip(hs.tolist(), ids.tolist(), strict=True):
+            path = f"/syn/d{ident % 1000:03d}/f{ident:08d}.jpg"
+            fps[path] = Fingerprint(path=path, size=1000, mtime_ns=ident, digest=f"{ident:032x}", width=100,
+                                    height=100, format="JPEG", mode="RGB", taken=None, camera=None,
+                                    hash=int(h).to_bytes(nbytes, "big"), lowinfo=False, gray=grey, color=colour,
+                                    routes=mask + table[ident * width:(ident + 1) * width] if with_routes else b"")
+            entries[path] = FileEntry(path, "/syn", 1000, ident, 0, ident)
+        return entries, fps
+
+    hs = hashes(n)
+    ids = rng.permutation(n).astype(np.int64)
+    settings = ScanSettings(jobs=2, verify=False)
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="imgreview-synthetic-"))
+    store = workdir / "pairs.sqlite"
+    store.unlink(missing_ok=True)
+    rows = []
+
+    def timed(label: str, entries: dict[str, FileEntry], fps: dict[str, Fingerprint], pairs: Path | None
+              ) -> list[dict[str, Any]]:
+        started = time.perf_counter()
+        result, extra = build_groups(["/syn"], entries, fps, settings, set(), pairs_path=pairs)
+        wall = time.perf_counter() - started
+        row = {"files": n, "routes": with_routes, "run": label, "wall": round(wall, 2), "stage_seconds": extra.get("stage_seconds"),
+               "candidate_pairs": extra.get("candidate_pairs"), "groups": len(result.groups),
+               "incremental": extra.get("incremental"), "counts": extra.get("incremental_counts"),
+               "loadavg": os.getloadavg()}
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+        return [asdict(g) for g in result.groups]
+
+    entries, fps = fingerprints(hs, ids)
+    timed("first (full search, store written)", entries, fps, store)
+    drop = rng.choice(n, size=k, replace=False)
+    keep = np.ones(n, dtype=bool)
+    keep[drop] = False
+    new_h = hashes(k)
+    new_h[: k // 2] = hs[rng.choice(n, size=k // 2)] ^ np.uint64(1 << 3)  # half near a content still there
+    hs2 = np.concatenate([hs[keep], new_h])
+    ids2 = np.concatenate([ids[keep], np.arange(n, n + k, dtype=np.int64)])
+    del entries, fps
+    entries, fps = fingerprints(hs2, ids2)
+    got = timed("1% changed, incremental", entries, fps, store)
+    want = timed("1% changed, full search (before)", entries, fps, None)
+    print(f"groups identical: {got == want}", file=sys.stderr)
+    rows[-1]["identical"] = rows[-2]["identical"] = got == want
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=10_000)
@@ -218,10 +307,20 @@ def main() -> None:
     parser.add_argument("--warm", action="store_true",
                         help="the other code trees start from the first one's fingerprint and feature caches "
                              "(their first scan then times the search, verification and grouping, not hashing)")
+    parser.add_argument("--synthetic", type=int, metavar="N",
+                        help="instead: the search and regrouping alone on N synthetic contents (no files)")
+    parser.add_argument("--routes", action="store_true", help="--synthetic with query hashes (30 random per content)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    if args.synthetic:
+        found = synthetic(args.synthetic, args.routes)
+        where = args.json or DATA / f"synthetic-{args.synthetic}.json"
+        where.parent.mkdir(parents=True, exist_ok=True)
+        where.write_text(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "rows": found},
+                                    indent=1))
         return
 
     t0 = time.perf_counter()
@@ -238,12 +337,12 @@ def main() -> None:
                 first = "first, fingerprints cached"
                 for f in caches.iterdir():
                     shutil.copy(f, session / f.name)
-            rows = {first: run(tree, session, args.jobs, code)}
+            runs = {first: run(tree, session, args.jobs, code)}
             if n == 0:
                 for f in ("cache.sqlite", "features.sqlite"):
                     if (session / f).exists():
                         shutil.copy(session / f, caches / f)
-            rows["unchanged"] = run(tree, session, args.jobs, code)
+            runs["unchanged"] = run(tree, session, args.jobs, code)
             changed = []
             for r in range(args.repeat):
                 change = Change(tree, args.files, 6 + r)
@@ -254,10 +353,10 @@ def main() -> None:
                     change.undo()
                 if r + 1 < args.repeat:
                     run(tree, session, args.jobs, code)  # back to the unchanged tree's state
-            rows["changed_1pct"] = min(changed, key=lambda row: row["wall"])
+            runs["changed_1pct"] = min(changed, key=lambda row: row["wall"])
         finally:
             shutil.rmtree(session, ignore_errors=True)
-        for kind, row in rows.items():
+        for kind, row in runs.items():
             row.update({"code": name, "files": args.files, "run": kind, "loadavg": os.getloadavg()})
             results.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
