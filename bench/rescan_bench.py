@@ -335,13 +335,13 @@ def main() -> None:
             first = "first"
             if n and args.warm:  # the fingerprints (and features) of the first code tree's first scan
                 first = "first, fingerprints cached"
-                for f in caches.iterdir():
-                    shutil.copy(f, session / f.name)
+                for cached in caches.iterdir():
+                    shutil.copy(cached, session / cached.name)
             runs = {first: run(tree, session, args.jobs, code)}
             if n == 0:
-                for f in ("cache.sqlite", "features.sqlite"):
-                    if (session / f).exists():
-                        shutil.copy(session / f, caches / f)
+                for fname in ("cache.sqlite", "features.sqlite"):
+                    if (session / fname).exists():
+                        shutil.copy(session / fname, caches / fname)
             runs["unchanged"] = run(tree, session, args.jobs, code)
             changed = []
             for r in range(args.repeat):
@@ -369,12 +369,12 @@ def main() -> None:
     print("| code | files | run | wall s | walk+hash | search | verify | group | save | candidates | verified "
           "| incremental | result |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in results:
-        st, s = r["stages"], r["stats"]
-        print(f"| {r['code']} | {r['files']:,} | {r['run']} | {r['wall']:.2f} | "
+    for res in results:
+        st, s = res["stages"], res["stats"]
+        print(f"| {res['code']} | {res['files']:,} | {res['run']} | {res['wall']:.2f} | "
               f"{st.get('walk', 0) + st.get('hash', 0):.2f} | {st.get('search', 0):.2f} | {st.get('verify', 0):.2f} | "
               f"{st.get('group', 0):.2f} | {st.get('save', 0):.2f} | {s.get('candidate_pairs')} | "
-              f"{s.get('verified_pairs')} | {s.get('incremental', s.get('reused_groups'))} | {r['result_digest']} |")
+              f"{s.get('verified_pairs')} | {s.get('incremental', s.get('reused_groups'))} | {res['result_digest']} |")
 
 
 if __name__ == "__main__":

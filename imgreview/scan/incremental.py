@@ -120,20 +120,24 @@ def new_candidates(words: np.ndarray, routes: list[bytes] | None, new: np.ndarra
             if x != y:
                 out.append(Candidate(x, y, dd, r, target))
 
+    trimmed = np.flatnonzero(kinds == ROUTES.index("trimmed"))
+    trimmed_new = trimmed[is_new[own[trimmed]]]
+    # Old query hashes against the new items' plain and trimmed hashes: one search (the bucket
+    # tables over every old query hash are the costly part), split by target kind below.
+    back = exact_cross_pairs(queries[q_old], np.concatenate([words[new], queries[trimmed_new]]), nbits,
+                             route_threshold)
+    plain_back = back.i < len(new)
     # 1. query hashes against plain hashes: new queries against all items, old queries against new items.
     f = exact_cross_pairs(words, queries[q_new], nbits, route_threshold)
     emit(own[q_new[f.i]], f.j, f.d, kinds[q_new[f.i]], "plain")
-    f = exact_cross_pairs(queries[q_old], words[new], nbits, route_threshold)
-    emit(own[q_old[f.j]], new[f.i], f.d, kinds[q_old[f.j]], "plain")
+    bi, bj, bd = back.i[plain_back], back.j[plain_back], back.d[plain_back]
+    emit(own[q_old[bj]], new[bi], bd, kinds[q_old[bj]], "plain")
     # 2. query hashes against trimmed hashes.
-    trimmed = np.flatnonzero(kinds == ROUTES.index("trimmed"))
-    trimmed_new = trimmed[is_new[own[trimmed]]]
     if len(trimmed):
         f = exact_cross_pairs(queries[trimmed], queries[q_new], nbits, route_threshold)
         emit(own[q_new[f.i]], own[trimmed[f.j]], f.d, kinds[q_new[f.i]], "trimmed")
-    if len(trimmed_new):
-        f = exact_cross_pairs(queries[q_old], queries[trimmed_new], nbits, route_threshold)
-        emit(own[q_old[f.j]], own[trimmed_new[f.i]], f.d, kinds[q_old[f.j]], "trimmed")
+    bi, bj, bd = back.i[~plain_back] - len(new), back.j[~plain_back], back.d[~plain_back]
+    emit(own[q_old[bj]], own[trimmed_new[bi]], bd, kinds[q_old[bj]], "trimmed")
     # 3. each same route against the same route: the smaller item is the query side, each pair once.
     for name in SAME_ROUTES:
         if name == "trimmed":
