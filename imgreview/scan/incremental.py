@@ -34,7 +34,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from imgreview.settings import ScanSettings
 
 PAIRS_NAME = "pairs.sqlite"
 STORE_FORMAT = "pairs-v1"
+LOCK_SECONDS = 30.0  # how long a scan waits for another scan of the same session to finish its store update
 
 Key = tuple[int, int]
 
@@ -262,7 +263,7 @@ class PairStore:
         for attempt in range(2):
             db = None
             try:
-                db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                db = sqlite3.connect(path, timeout=LOCK_SECONDS, isolation_level=None)
                 db.execute("PRAGMA synchronous=NORMAL")
                 if create:
                     for sql in _SCHEMA:
@@ -314,10 +315,10 @@ class PairStore:
             return False
 
     # -------------------------------------------------------------- reading
-    def nodes(self) -> list[tuple[int, str, bytes, int | None]]:
+    def nodes(self) -> Iterator[tuple[int, str, bytes, int | None]]:
         try:
-            return [(int(i), str(d), bytes(h), None if c is None else int(c))
-                    for i, d, h, c in self.db.execute("SELECT id, digest, hash, comp FROM nodes")]
+            for i, d, h, c in self.db.execute("SELECT id, digest, hash, comp FROM nodes"):
+                yield int(i), str(d), bytes(h), None if c is None else int(c)
         except (sqlite3.Error, TypeError, ValueError) as exc:
             raise StoreDamaged(str(exc)) from exc
 
@@ -348,9 +349,9 @@ class PairStore:
             raise StoreDamaged(str(exc)) from exc
         return out
 
-    def members(self) -> list[tuple[int, int, int | None, int | None, str | None, int | None, str | None]]:
+    def members(self) -> Iterator[tuple[int, int, int | None, int | None, str | None, int | None, str | None]]:
         try:
-            return list(self.db.execute("SELECT id, ref, distance, route, target, a_self, evidence FROM members"))
+            yield from self.db.execute("SELECT id, ref, distance, route, target, a_self, evidence FROM members")
         except sqlite3.Error as exc:
             raise StoreDamaged(str(exc)) from exc
 
@@ -378,43 +379,39 @@ class PairStore:
             self._set_meta(rules, len(cands), len(accepted))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     def apply(self, rules: str, update: Update, digests: list[str], hashes: list[bytes], id_of: dict[int, int],
               totals: tuple[int, int]) -> None:
-        """Write an incremental rescan's changes in one transaction (``id_of``: current index -> node id)."""
+        """Write an incremental rescan's changes (``id_of``: current index -> node id), inside the
+        transaction :func:`rescan` opened before reading the store; the caller commits."""
         db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            gone = update.removed_ids
-            if gone:
-                self._temp("gone", gone)
-                db.execute("DELETE FROM pairs WHERE lo IN (SELECT id FROM temp.gone) OR "
-                           "hi IN (SELECT id FROM temp.gone)")
-                db.execute("DELETE FROM members WHERE id IN (SELECT id FROM temp.gone)")
-                db.execute("DELETE FROM nodes WHERE id IN (SELECT id FROM temp.gone)")
-            db.executemany("INSERT INTO nodes VALUES (?, ?, ?, NULL)",
-                           ((id_of[i], digests[i], hashes[i]) for i in update.new_nodes))
-            db.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           (_pair_row(k, c, update.accepted.get(k), id_of) for k, c in sorted(update.candidates.items())))
-            regrouped = [id_of[i] for i in update.regrouped]
-            self._temp("regrouped", regrouped)
-            db.execute("DELETE FROM members WHERE id IN (SELECT id FROM temp.regrouped)")
-            db.execute("UPDATE nodes SET comp = NULL WHERE id IN (SELECT id FROM temp.regrouped)")
-            db.executemany("UPDATE nodes SET comp = ? WHERE id = ?",
-                           ((c, id_of[i]) for i, c in update.comps.items()))
+        gone = update.removed_ids
+        if gone:
+            self._temp("gone", gone)
+            db.execute("DELETE FROM pairs WHERE lo IN (SELECT id FROM temp.gone) OR "
+                       "hi IN (SELECT id FROM temp.gone)")
+            db.execute("DELETE FROM members WHERE id IN (SELECT id FROM temp.gone)")
+            db.execute("DELETE FROM nodes WHERE id IN (SELECT id FROM temp.gone)")
+        db.executemany("INSERT INTO nodes VALUES (?, ?, ?, NULL)",
+                       ((id_of[i], digests[i], hashes[i]) for i in update.new_nodes))
+        db.executemany("INSERT INTO pairs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (_pair_row(k, c, update.accepted.get(k), id_of) for k, c in sorted(update.candidates.items())))
+        regrouped = [id_of[i] for i in update.regrouped]
+        self._temp("regrouped", regrouped)
+        db.execute("DELETE FROM members WHERE id IN (SELECT id FROM temp.regrouped)")
+        db.execute("UPDATE nodes SET comp = NULL WHERE id IN (SELECT id FROM temp.regrouped)")
+        db.executemany("UPDATE nodes SET comp = ? WHERE id = ?",
+                       ((c, id_of[i]) for i, c in update.comps.items()))
 
-            def edge(m: int, r: int) -> Edge:
-                return update.edges[(min(m, r), max(m, r))]
+        def edge(m: int, r: int) -> Edge:
+            return update.edges[(min(m, r), max(m, r))]
 
-            db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           ((id_of[row[0]], id_of[row[1]], *row[2:]) for row in _member_rows(update.clusters, edge)))
-            self._set_meta(rules, *totals)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        db.executemany("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       ((id_of[row[0]], id_of[row[1]], *row[2:]) for row in _member_rows(update.clusters, edge)))
+        self._set_meta(rules, *totals)
 
     def _set_meta(self, rules: str, candidates: int, accepted: int) -> None:
         counts = [(table, str(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]))
@@ -552,6 +549,27 @@ def rescan(store: PairStore, rules: str, digests: list[str], hashes: list[bytes]
     Raises :class:`StoreDamaged` when the store cannot be read (the caller then searches everything).
     """
     timings = {} if timings is None else timings
+    # One transaction from the first read to the last write: a scan of the same session at the same
+    # time waits (and then searches in full without writing), never applies changes to a store
+    # that changed under it; an interrupted rescan leaves the store as it was.
+    store.db.execute("BEGIN IMMEDIATE")
+    try:
+        if not store.matches(rules):
+            raise StoreDamaged("the store changed before the rescan could use it")
+        out = _rescan(store, rules, digests, hashes, words, routes, nbits, threshold, route_threshold, distinct,
+                      verify, merge, regroup, timings)
+        store.db.execute("COMMIT")
+    except BaseException:
+        if store.db.in_transaction:
+            store.db.execute("ROLLBACK")
+        raise
+    return out
+
+
+def _rescan(store: PairStore, rules: str, digests: list[str], hashes: list[bytes], words: np.ndarray,
+            routes: list[bytes] | None, nbits: int, threshold: int, route_threshold: int,
+            distinct: set[tuple[str, str]], verify: Verifier, merge: Any, regroup: Any,
+            timings: dict[str, float]) -> Rescan:
     clock = time.monotonic()
     n = len(digests)
     known = _match(store, digests, hashes)

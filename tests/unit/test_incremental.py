@@ -358,3 +358,22 @@ def test_kept_groups_keep_their_evidence_as_seen_from_each_member(tmp_path: Path
     counts = result.stats["incremental_counts"]
     assert isinstance(counts, dict) and counts["kept_groups"] >= 1
     assert _stored(session) == _full_scan(root, session, ONE, tmp_path / "full")
+
+
+def test_a_scan_while_another_updates_the_store_searches_in_full(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _tree(tmp_path / "data")
+    session = Session(tmp_path / "s")
+    scan([str(root)], ONE, session)
+    save(scene(12, (128, 96)), root / "x.png")
+    monkeypatch.setattr(incremental, "LOCK_SECONDS", 0.2)
+    other = sqlite3.connect(session.path / PAIRS_NAME, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another scan's update in progress
+    try:
+        assert scan([str(root)], ONE, session).stats["incremental"] is False  # not applied onto a store in flux
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    (root / "a2.png").unlink()
+    assert scan([str(root)], ONE, session).stats["incremental"] is True
+    assert _stored(session) == _full_scan(root, session, ONE, tmp_path / "full")
