@@ -161,7 +161,7 @@ class Change:
         shutil.rmtree(self.backup, ignore_errors=True)
 
 
-def child(tree: str, session: str, jobs: int) -> None:
+def child(tree: str, session: str, jobs: int, verify: bool = True) -> None:
     """One scan, in this process; prints its stage times and stats as JSON."""
     started = time.perf_counter()
     from imgreview.scan.pipeline import scan
@@ -177,7 +177,8 @@ def child(tree: str, session: str, jobs: int) -> None:
             marks.setdefault("group_done", now)
 
     scan_start = time.perf_counter()
-    result = scan([tree], ScanSettings(jobs=jobs), Session(Path(session)), progress=progress, keep_groups=False)
+    result = scan([tree], ScanSettings(jobs=jobs, verify=verify), Session(Path(session)), progress=progress,
+                  keep_groups=False)
     end = time.perf_counter()
     points = [("walk", scan_start)] + [(s, marks[s]) for s in STAGES[1:] if s in marks]
     points.append(("save", marks.get("group_done", end)))
@@ -194,13 +195,13 @@ def child(tree: str, session: str, jobs: int) -> None:
                       "stats": {k: result.stats.get(k) for k in keep if k in result.stats}}))
 
 
-def run(tree: Path, session: Path, jobs: int, code: Path | None) -> dict[str, Any]:
+def run(tree: Path, session: Path, jobs: int, code: Path | None, verify: bool = True) -> dict[str, Any]:
     env = dict(os.environ)
     if code is not None:
         env["PYTHONPATH"] = str(code)
     started = time.perf_counter()
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree), str(session),
-                          str(jobs)], check=True, env=env, capture_output=True, text=True,
+                          str(jobs), "1" if verify else "0"], check=True, env=env, capture_output=True, text=True,
                          cwd=str(code) if code is not None else str(ROOT))
     row: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     row["wall"] = round(time.perf_counter() - started, 3)
@@ -310,10 +311,16 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, metavar="N",
                         help="instead: the search and regrouping alone on N synthetic contents (no files)")
     parser.add_argument("--routes", action="store_true", help="--synthetic with query hashes (30 random per content)")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--no-verify", action="store_true", help="scan with --no-verify (search and grouping only)")
+    parser.add_argument("--cache", type=Path, help="seed the first session with this fingerprint cache "
+                                                   "(cache.sqlite of an earlier scan of the same tree)")
+    parser.add_argument("--full-too", action="store_true",
+                        help="also time the changed rescan as a full search (a copy of the session without "
+                             "its pair store), and compare the stored results")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], int(args.child[2]))
+        child(args.child[0], args.child[1], int(args.child[2]), args.child[3] == "1")
         return
     if args.synthetic:
         found = synthetic(args.synthetic, args.routes)
@@ -337,27 +344,42 @@ def main() -> None:
                 first = "first, fingerprints cached"
                 for cached in caches.iterdir():
                     shutil.copy(cached, session / cached.name)
-            runs = {first: run(tree, session, args.jobs, code)}
+            if n == 0 and args.cache:
+                first = "first, fingerprints cached"
+                shutil.copy(args.cache, session / "cache.sqlite")
+            verify = not args.no_verify
+            runs = {first: run(tree, session, args.jobs, code, verify)}
             if n == 0:
                 for fname in ("cache.sqlite", "features.sqlite"):
                     if (session / fname).exists():
                         shutil.copy(session / fname, caches / fname)
-            runs["unchanged"] = run(tree, session, args.jobs, code)
+            runs["unchanged"] = run(tree, session, args.jobs, code, verify)
             changed = []
+            full = []
             for r in range(args.repeat):
                 change = Change(tree, args.files, 6 + r)
+                if args.full_too:
+                    twin = Path(tempfile.mkdtemp(prefix="imgreview-rescan-full-"))
+                    shutil.copytree(session, twin, dirs_exist_ok=True)
+                    (twin / "pairs.sqlite").unlink(missing_ok=True)
                 change.apply()
                 try:
-                    changed.append(run(tree, session, args.jobs, code))
+                    changed.append(run(tree, session, args.jobs, code, verify))
+                    if args.full_too:
+                        full.append(run(tree, twin, args.jobs, code, verify))
+                        shutil.rmtree(twin, ignore_errors=True)
                 finally:
                     change.undo()
                 if r + 1 < args.repeat:
-                    run(tree, session, args.jobs, code)  # back to the unchanged tree's state
+                    run(tree, session, args.jobs, code, verify)  # back to the unchanged tree's state
             runs["changed_1pct"] = min(changed, key=lambda row: row["wall"])
+            if full:
+                runs["changed_1pct, full search"] = min(full, key=lambda row: row["wall"])
         finally:
             shutil.rmtree(session, ignore_errors=True)
         for kind, row in runs.items():
-            row.update({"code": name, "files": args.files, "run": kind, "loadavg": os.getloadavg()})
+            row.update({"code": name, "files": args.files, "run": kind, "loadavg": os.getloadavg(),
+                        "verify": not args.no_verify})
             results.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
 
