@@ -495,10 +495,11 @@ class _FeatureSource:
         cached: dict[str, tuple[int, int, bytes]] = {}
         cached_mirror: dict[str, tuple[int, int, bytes]] = {}
         if self.cache is not None:
-            with FingerprintCache(self.cache) as cache:
-                cached = cache.lookup_features(RECIPE)
-                if any(self._wants_mirror(k) for k in items):
-                    cached_mirror = cache.lookup_features(MIRROR_RECIPE)
+            with FingerprintCache(self.cache) as cache:  # only the items asked for: never the whole table
+                cached = cache.lookup_features(RECIPE, (self.paths[k] for k in items))
+                mirrored = [self.paths[k] for k in items if self._wants_mirror(k)]
+                if mirrored:
+                    cached_mirror = cache.lookup_features(MIRROR_RECIPE, mirrored)
         todo = []
         for k in items:
             hit = cached.get(self.paths[k])
