@@ -92,7 +92,7 @@ def _groups(entries: dict[str, FileEntry], fps: dict[str, Fingerprint], s: ScanS
     return [asdict(g) for g in result.groups], extra
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 40), verify=st.booleans(),
        steps=st.lists(st.tuples(st.integers(0, 10_000), st.floats(0.0, 0.6), st.integers(0, 8)), min_size=1,
                       max_size=3),
