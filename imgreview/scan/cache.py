@@ -146,12 +146,19 @@ class FingerprintCache:
         with _guarded(self.path), self.db:
             self.db.executemany(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({','.join('?' * 19)})", rows)
 
-    def lookup_features(self, recipe: str) -> dict[str, tuple[int, int, bytes]]:
-        """Cached local features (see imgreview.scan.localfeat): path -> (size, mtime_ns, data)."""
+    def lookup_features(self, recipe: str, paths: Iterable[str] | None = None) -> dict[str, tuple[int, int, bytes]]:
+        """Cached local features (see imgreview.scan.localfeat): path -> (size, mtime_ns, data);
+        of ``paths`` only when given (each looked up by its key, the others never read)."""
         out: dict[str, tuple[int, int, bytes]] = {}
         with _guarded(self.path):
-            for raw, size, mtime_ns, data in self.db.execute(
-                    "SELECT path, size, mtime_ns, data FROM features WHERE recipe=?", (recipe,)):
+            if paths is None:
+                rows: Iterable[Any] = self.db.execute(
+                    "SELECT path, size, mtime_ns, data FROM features WHERE recipe=?", (recipe,))
+            else:
+                rows = (row for p in paths for row in self.db.execute(
+                    "SELECT path, size, mtime_ns, data FROM features WHERE path=? AND recipe=?",
+                    (os.fsencode(p), recipe)))
+            for raw, size, mtime_ns, data in rows:
                 if isinstance(raw, bytes | str) and isinstance(data, bytes):
                     out[os.fsdecode(raw)] = (int(size), int(mtime_ns), data)
         return out

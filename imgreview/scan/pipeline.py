@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from imgreview.errors import EXIT_INTERRUPTED, ImgreviewError
 from imgreview.fs import within_any
 from imgreview.labels import DatasetError, Labeller, Layout, annotate
 from imgreview.model import FileError, Group, Member, ScanResult
-from imgreview.scan import quality
+from imgreview.scan import incremental, quality
 from imgreview.scan.cache import FingerprintCache
 from imgreview.scan.candidates import (
     Candidate,
@@ -35,10 +36,11 @@ from imgreview.scan.candidates import (
 )
 from imgreview.scan.executors import make_executor
 from imgreview.scan.fingerprint import Failure, Fingerprint
-from imgreview.scan.grouping import reference_groups
+from imgreview.scan.grouping import Cluster, reference_groups
+from imgreview.scan.incremental import PAIRS_NAME, PairStore, StoreDamaged, rules_key
 from imgreview.scan.localfeat import MIRROR_RECIPE, RECIPE, Features, features_of_file
 from imgreview.scan.reuse import grouping_key, previous_groups, previous_store
-from imgreview.scan.search import Pairs, find_pairs, to_words
+from imgreview.scan.search import Pairs, choose_engine, find_pairs, to_words
 from imgreview.scan.verify import Signatures
 from imgreview.scan.walk import FileEntry, WalkOptions, resolve_roots, walk
 from imgreview.session.folder import Session, default_session_dir
@@ -220,17 +222,24 @@ def _grouped(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict
         groups, extra = reused
         return _result(roots, settings, groups), extra, None
     result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report,
-                                 feature_cache=session.cache_path.with_name("features.sqlite"))
+                                 feature_cache=session.cache_path.with_name("features.sqlite"),
+                                 pairs_path=session.path / PAIRS_NAME)
     extra["reused_groups"] = False
     return result, extra, None
 
 
 def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
                  settings: ScanSettings, distinct: set[tuple[str, str]] | None = None,
-                 report: Progress | None = None, feature_cache: Path | None = None
-                 ) -> tuple[ScanResult, dict[str, object]]:
-    """Exact groups by digest, near groups by hash distance (verified, no chaining)."""
+                 report: Progress | None = None, feature_cache: Path | None = None,
+                 pairs_path: Path | None = None) -> tuple[ScanResult, dict[str, object]]:
+    """Exact groups by digest, near groups by hash distance (verified, no chaining).
+
+    ``pairs_path``: the session's pair store (:mod:`imgreview.scan.incremental`): when it was built
+    under the same rules, only the pairs of new contents are searched and verified and only the
+    components they touch regrouped (the same result); either way it is brought up to date.
+    """
     report = report or (lambda stage, done, total: None)
+    distinct = distinct or set()
     threshold = settings.effective_threshold
     contents: dict[str, _Content] = {}
     for path in sorted(fingerprints):
@@ -242,9 +251,79 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
     nodes = sorted(contents.values(), key=lambda c: c.digest)
     n = len(nodes)
     extra: dict[str, object] = {"threshold": threshold}
-
-    # Collapse identical hash values, then search the distinct ones.
     words = to_words([c.hash for c in nodes]) if n else np.zeros((0, 1), dtype=np.uint64)
+    digests = [c.digest for c in nodes]
+    timings: dict[str, float] = {}
+    engine = choose_engine(n, settings.hash.bits, threshold) if settings.engine == "auto" else settings.engine
+
+    def verify(cands: dict[tuple[int, int], Candidate]) -> dict[tuple[int, int], Evidence]:
+        return _verified(nodes, cands, settings, threshold, report, feature_cache, extra, timings)
+
+    graph = None
+    store = PairStore.open(pairs_path, create=True) if pairs_path is not None else None
+    rules = rules_key(settings, distinct)
+    try:
+        if store is not None and engine == "exact" and store.matches(rules):
+            report("index", 0, 1)
+
+            def regroup(n: int, pairs: Pairs, keys: list[str]) -> list[Cluster]:
+                report("group", 0, 1)
+                return reference_groups(n, pairs, keys)
+
+            try:
+                graph = incremental.rescan(
+                    store, rules, digests, [c.hash for c in nodes], words,
+                    [c.files[0][0].routes for c in nodes] if settings.hash.algorithm == "phash" else None,
+                    settings.hash.bits, threshold, route_threshold(threshold), distinct, verify, merge_candidates,
+                    regroup, timings)
+            except (StoreDamaged, sqlite3.Error, KeyError, ValueError):
+                graph = None  # searched in full below, and the store rewritten
+        if graph is not None:
+            extra["engine"] = engine
+            extra["distinct_hashes"] = _distinct_hashes(words)
+            extra.update(graph.stats)
+            clusters, cands, evidence = graph.clusters, graph.cands, graph.evidence
+        else:
+            clusters, cands, evidence = _full_graph(nodes, words, settings, threshold, distinct, report, extra,
+                                                    verify, timings)
+            if store is not None:
+                started = time.monotonic()
+                try:
+                    if engine == "exact":
+                        store.write_full(rules, digests, [c.hash for c in nodes], cands, evidence, clusters)
+                    else:
+                        store.forget()
+                except sqlite3.Error:
+                    pass  # rolled back: the store still describes the contents it names (or is not whole)
+                timings["store"] = time.monotonic() - started
+            extra["incremental"] = False
+    finally:
+        if store is not None:
+            store.close()
+    extra["stage_seconds"] = {k: round(v, 3) for k, v in timings.items()}
+    groups = _groups(nodes, clusters, cands, evidence)
+    report("group", 1, 1)
+    return _result(roots, settings, groups), extra
+
+
+def _distinct_hashes(words: np.ndarray) -> int:
+    if len(words) == 0:
+        return 0
+    if words.shape[1] == 1:
+        return len(np.unique(words[:, 0]))
+    return len(np.unique(words, axis=0))
+
+
+def _full_graph(nodes: list[_Content], words: np.ndarray, settings: ScanSettings, threshold: int,
+                distinct: set[tuple[str, str]], report: Progress, extra: dict[str, object],
+                verify: Callable[[dict[tuple[int, int], Candidate]], dict[tuple[int, int], Evidence]],
+                timings: dict[str, float]
+                ) -> tuple[list[Cluster], dict[tuple[int, int], Candidate], dict[tuple[int, int], Evidence]]:
+    """The whole pair search, verification and grouping: the groups, every candidate pair and the
+    evidence of the accepted ones."""
+    n = len(nodes)
+    started = time.monotonic()
+    # Collapse identical hash values, then search the distinct ones.
     if n:
         unique, inverse = np.unique(words, axis=0, return_inverse=True)
         inverse = inverse.ravel()
@@ -272,30 +351,54 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
                       not in distinct]
     cands = merge_candidates(pairs, routed)
     extra["candidate_pairs"] = len(cands)
-    evidence: dict[tuple[int, int], Evidence] = {}
-    if settings.verify and cands:
-        fps = [c.files[0][0] for c in nodes]
-        sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
-        report("verify", 0, len(cands))
-        source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
-                                settings.effective_jobs, mirrored=mirror_sides(cands))
-        accepted = verify_candidates(cands, sig, threshold, source, workers=settings.effective_jobs,
-                                     short_sides=[min(f.width, f.height) for f in fps])
-        report("verify", len(cands), len(cands))
-        extra["features_computed"] = source.computed
-        keys = sorted(accepted)
-        evidence = {k: accepted[k][1] for k in keys}
-    else:
-        keys = sorted(cands)
-        evidence = {k: {"signal": "hash", "route": "direct" if cands[k].route < 0 else _route_name(cands[k].route),
-                        "distance": cands[k].distance, "summary": f"hash {cands[k].distance} bits (unverified)"}
-                    for k in keys}
+    timings["search"] = time.monotonic() - started
+    evidence = verify(cands) if cands else {}
+    extra["verified_pairs"] = len(evidence)
+    started = time.monotonic()
+    report("group", 0, 1)
+    keys = sorted(evidence)
     pairs = Pairs(np.asarray([k[0] for k in keys], dtype=np.int64), np.asarray([k[1] for k in keys], dtype=np.int64),
                   np.asarray([cands[k].distance for k in keys], dtype=np.int32)) if keys else Pairs.empty()
-    extra["verified_pairs"] = len(pairs)
-
-    report("group", 0, 1)
     clusters = reference_groups(n, pairs, [c.digest for c in nodes])
+    timings["group"] = time.monotonic() - started
+    return clusters, cands, evidence
+
+
+def _verified(nodes: list[_Content], cands: dict[tuple[int, int], Candidate], settings: ScanSettings,
+              threshold: int, report: Progress, feature_cache: Path | None, extra: dict[str, object],
+              timings: dict[str, float]) -> dict[tuple[int, int], Evidence]:
+    """The accepted candidate pairs and their evidence (all of them, unverified, without ``settings.verify``).
+
+    Only the contents in a candidate pair are looked at (renumbered in digest order, so a pair's
+    sides keep their order): the result for a pair depends on its two contents alone.
+    """
+    started = time.monotonic()
+    if not settings.verify:
+        out = {k: {"signal": "hash", "route": "direct" if c.route < 0 else _route_name(c.route),
+                   "distance": c.distance, "summary": f"hash {c.distance} bits (unverified)"}
+               for k, c in sorted(cands.items())}
+        timings["verify"] = timings.get("verify", 0.0) + time.monotonic() - started
+        return out
+    items = sorted({x for k in cands for x in k})
+    local = {x: k for k, x in enumerate(items)}
+    sub = {(local[a], local[b]): Candidate(local[c.a], local[c.b], c.distance, c.route, c.target)
+           for (a, b), c in cands.items()}
+    fps = [nodes[x].files[0][0] for x in items]
+    sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
+    report("verify", 0, len(sub))
+    source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
+                            settings.effective_jobs, mirrored=mirror_sides(sub))
+    accepted = verify_candidates(sub, sig, threshold, source, workers=settings.effective_jobs,
+                                 short_sides=[min(f.width, f.height) for f in fps])
+    report("verify", len(sub), len(sub))
+    extra["features_computed"] = int(str(extra.get("features_computed", 0))) + source.computed
+    timings["verify"] = timings.get("verify", 0.0) + time.monotonic() - started
+    return {(items[k[0]], items[k[1]]): accepted[k][1] for k in sorted(accepted)}
+
+
+def _groups(nodes: list[_Content], clusters: list[Cluster], cands: dict[tuple[int, int], Candidate],
+            evidence: dict[tuple[int, int], Evidence]) -> list[Group]:
+    """The groups of ``clusters`` (near) and of identical files outside them (exact), in the scan's order."""
     in_cluster = {m for cl in clusters for m, _ in cl.members}
     groups: list[Group] = []
     for cl in clusters:
@@ -323,8 +426,7 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
             groups.append(Group(id="g" + c.digest[:12], kind="exact", max_distance=0,
                                 reference=c.files[0][0].path, members=members))
     groups.sort(key=lambda g: (g.reference, g.id))
-    report("group", 1, 1)
-    return _result(roots, settings, groups), extra
+    return groups
 
 
 def _route_name(route: int) -> str:
@@ -393,10 +495,11 @@ class _FeatureSource:
         cached: dict[str, tuple[int, int, bytes]] = {}
         cached_mirror: dict[str, tuple[int, int, bytes]] = {}
         if self.cache is not None:
-            with FingerprintCache(self.cache) as cache:
-                cached = cache.lookup_features(RECIPE)
-                if any(self._wants_mirror(k) for k in items):
-                    cached_mirror = cache.lookup_features(MIRROR_RECIPE)
+            with FingerprintCache(self.cache) as cache:  # only the items asked for: never the whole table
+                cached = cache.lookup_features(RECIPE, (self.paths[k] for k in items))
+                mirrored = [self.paths[k] for k in items if self._wants_mirror(k)]
+                if mirrored:
+                    cached_mirror = cache.lookup_features(MIRROR_RECIPE, mirrored)
         todo = []
         for k in items:
             hit = cached.get(self.paths[k])

@@ -104,3 +104,23 @@ def test_plan_never_builds_huge_tables() -> None:
     for n, bits, t in [(1_000_000, 64, 10), (100_000, 256, 40), (10, 64, 0)]:
         m, cost = plan_chunks(n, bits, t)
         assert bits / m <= 24 + 1 and cost > 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(nt=st.integers(1, 200), nq=st.integers(1, 400), words=st.sampled_from([1, 4]), seed=st.integers(0, 999),
+       threshold=st.integers(0, 14))
+def test_exact_cross_pairs_finds_every_pair_whatever_the_sizes(nt: int, nq: int, words: int, seed: int,
+                                                               threshold: int) -> None:
+    """The cross search plans its chunks from both sizes (few queries against many targets and the
+    reverse); any plan finds exactly the pairs within the threshold."""
+    from imgreview.scan.search import exact_cross_pairs
+
+    both = clustered_hashes(nt + nq, words, seed, spread=threshold + 2)
+    targets, queries = both[:nt], both[nt:]
+    found = exact_cross_pairs(targets, queries, 64 * words, threshold)
+    d = hamming(queries[:, None, :], targets[None, :, :])
+    want = {(int(i), int(j)) for i, j in zip(*np.nonzero(d <= threshold), strict=True)}
+    got = list(zip(found.i.tolist(), found.j.tolist(), strict=True))
+    assert len(got) == len(set(got)) and set(got) == want
+    assert all(int(d[i, j]) == int(dd) for i, j, dd in zip(found.i.tolist(), found.j.tolist(), found.d.tolist(),
+                                                            strict=True))

@@ -69,6 +69,28 @@ def plan_chunks(n: int, nbits: int, threshold: int) -> tuple[int, float]:
     return best[1], best[0]
 
 
+def plan_cross_chunks(n_targets: int, n_queries: int, nbits: int, threshold: int) -> int:
+    """Number of chunks for :func:`exact_cross_pairs`: the work is the queries' bucket probes and
+    the candidates they meet in tables over the targets (plus building the tables), so a few
+    queries against many targets (or many against few) plan apart from a self-search of the same size."""
+    best: tuple[float, int] | None = None
+    for m in range(1, nbits + 1):
+        width = math.ceil(nbits / m)
+        if width > 24:
+            continue
+        cost = 0.0
+        for (lo, hi), r in zip(_chunk_bounds(nbits, m), _radii(m, threshold), strict=True):
+            w = hi - lo
+            probes = n_queries * _n_masks(w, r)
+            cost += probes * (1 + _CANDIDATE_COST * n_targets / 2**w) + n_targets + 2**w / 8
+        if best is None or cost < best[0]:
+            best = (cost, m)
+        if width <= 8:
+            break
+    assert best is not None
+    return best[1]
+
+
 def exact_work_per_hash(n: int, nbits: int, threshold: int) -> float:
     """The exact engine's estimated work per hash (units of :data:`EXACT_BUDGET` ≈ 0.5 ms CPU)."""
     n = max(n, 2)
@@ -229,7 +251,7 @@ def exact_cross_pairs(targets: np.ndarray, queries: np.ndarray, nbits: int, thre
         return Pairs.empty()
     targets = np.ascontiguousarray(targets, dtype=np.uint64)
     queries = np.ascontiguousarray(queries, dtype=np.uint64)
-    m, _ = plan_chunks(len(targets) + len(queries), nbits, threshold)
+    m = plan_cross_chunks(len(targets), len(queries), nbits, threshold)
     radii = _radii(m, threshold)
     bounds = _chunk_bounds(nbits, m)
     t_chunks = [_extract_chunk(targets, lo, hi).astype(np.int32) for lo, hi in bounds]
