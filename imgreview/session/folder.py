@@ -4,6 +4,9 @@ Layout (``.imgreview/`` inside the first root by default)::
 
     session.json    format version and the roots the session belongs to
     cache.sqlite    fingerprint cache (WAL)
+    features.sqlite local features of the files that were in a candidate pair (:mod:`imgreview.scan.localfeat`)
+    pairs.sqlite    the candidate pairs, their verdicts and components, for incremental rescans
+                    (:mod:`imgreview.scan.incremental`)
     results.sqlite  the latest scan result: groups, members, evidence, flags (:mod:`imgreview.session.store`)
     scan.json       the result as sessions before the database kept it (still read when results.sqlite
                     is absent; a scan replaces it with results.sqlite)
