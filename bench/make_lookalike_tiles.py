@@ -30,13 +30,11 @@ code sees them, by rules that do not use imgreview:
   with the theme textures other maps share, ``mask.png`` is its silhouette) and forts (built
   from shared parts), and a Wesnoth portrait whose name contains another portrait's name (a
   ``zombie-gryphon`` or ``gryphon-rider`` is drawn over the ``gryphon``);
-* sources painted over the same base as a larger source, in any package and at any size (one
-  ground photograph with other plants or paths painted on, two liveries of one model, UFO:AI's
-  ``head06a``/``head06b`` faces on one head, a 512² texture that is a corner of a 1024² one, the
-  same birch in two games): :data:`BASE_SHARE` or more of the positions where both have a tile
-  (two or more) hold tiles whose fine structure (below) correlates ≥ :data:`BASE_DETAIL`;
-  ``dropped_bases.csv`` lists them (found by eye in the pairs imgreview accepted across sources:
-  83 of 113 at N=10k were such, then with the rule per package and size, ~60 of 404 at N=30k);
+* sources painted over the same base as a larger source of the same package group and size (one
+  ground photograph with other plants or paths painted on, two liveries of one model, a texture
+  and its edited copy): :data:`BASE_SHARE` or more of the positions where both have a tile hold
+  tiles whose fine structure (below) correlates ≥ :data:`BASE_DETAIL`; ``dropped_bases.csv`` lists
+  them (found by eye in the pairs imgreview accepted across sources: 83 of 113 at N=10k were such);
 * tiles with little structure (sky, flat fills: grey standard deviation under :data:`MIN_STD`);
 * a tile whose 24×18 grey thumbnail is within :data:`REPEAT_MAD` grey levels (mean absolute
   difference) of a tile already cut from the same source: a repeating texture;
@@ -317,41 +315,49 @@ def distinct_sources(loaded: list[tuple[Path, int, np.ndarray]]) -> tuple[list[i
     return kept, dropped
 
 
-def shared_bases(order: list[int], tiles: dict[int, list[Tile]]) -> tuple[set[int], list[tuple[int, int, int, int]]]:
-    """Sources painted over the same base as an earlier source (in ``order``), in any package and at
-    any size: at least :data:`BASE_SHARE` of the positions where both have a tile (and two or more)
+def shared_bases(order: list[int], tiles: dict[int, list[Tile]], group: dict[int, str], size: dict[int, tuple[int, int]],
+                 ) -> tuple[set[int], list[tuple[int, int, int, int]]]:
+    """Sources painted over the same base as an earlier source (in ``order``) of the same package group
+    and size: at least :data:`BASE_SHARE` of the positions where both have a tile (and two or more)
     have tiles whose detail correlates ≥ :data:`BASE_DETAIL` (0 A.D.'s ``grass_dirt_01``/``_02``,
     ``tropic_dirt_a_plants``/``tropic_citytile_plants``: one ground photograph with other plants or
-    paths painted on; two liveries of one model; UFO:AI's ``head06a``/``head06b`` faces on one head;
-    a 512² texture that is the corner of a 1024² one; the same birch in two games). Returns the
-    dropped sources and (dropped, same base as, positions sharing, positions compared) rows."""
+    paths painted on; a livery and another livery of one model). Returns the dropped sources and
+    (dropped, same base as, positions sharing, positions compared) rows."""
     rank = {k: n for n, k in enumerate(order)}
-    at: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
-    positions: dict[int, set[tuple[int, int]]] = {}
+    classes: dict[tuple[str, tuple[int, int]], list[int]] = {}
     for k in order:
-        for x, y, vec, _ in tiles[k]:
-            at.setdefault((x, y), []).append((k, vec))
-            positions.setdefault(k, set()).add((x, y))
-    hits: dict[tuple[int, int], int] = {}
-    for here in at.values():
-        if len(here) < 2:
-            continue
-        ks = np.asarray([k for k, _ in here])
-        mat = np.stack([v for _, v in here])
-        r = mat @ mat.T
-        for i, j in zip(*np.nonzero(np.triu(r >= BASE_DETAIL, 1)), strict=True):
-            a, b = int(ks[i]), int(ks[j])
-            key = (a, b) if rank[a] < rank[b] else (b, a)
-            hits[key] = hits.get(key, 0) + 1
+        classes.setdefault((group[k], size[k]), []).append(k)
     dropped: set[int] = set()
     rows: list[tuple[int, int, int, int]] = []
-    for (first, later), h in sorted(hits.items(), key=lambda kv: (rank[kv[0][1]], rank[kv[0][0]])):
-        if later in dropped or first in dropped or h < 2:
+    for members in classes.values():
+        if len(members) < 2:
             continue
-        n = len(positions[first] & positions[later])
-        if h >= BASE_SHARE * n:
-            dropped.add(later)
-            rows.append((later, first, h, n))
+        hits: dict[tuple[int, int], int] = {}
+        both: dict[tuple[int, int], int] = {}
+        at: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        for k in members:
+            for x, y, vec, _ in tiles[k]:
+                at.setdefault((x, y), []).append((k, vec))
+        for here in at.values():
+            if len(here) < 2:
+                continue
+            ks = [k for k, _ in here]
+            r = np.stack([v for _, v in here]) @ np.stack([v for _, v in here]).T
+            for i in range(len(ks)):
+                for j in range(i + 1, len(ks)):
+                    key = (ks[i], ks[j]) if rank[ks[i]] < rank[ks[j]] else (ks[j], ks[i])
+                    both[key] = both.get(key, 0) + 1
+                    if r[i, j] >= BASE_DETAIL:
+                        hits[key] = hits.get(key, 0) + 1
+        for later in sorted(members, key=rank.__getitem__):
+            for first in sorted(members, key=rank.__getitem__):
+                if rank[first] >= rank[later] or first in dropped:
+                    continue
+                h, n = hits.get((first, later), 0), both.get((first, later), 0)
+                if h >= 2 and h >= BASE_SHARE * n:
+                    dropped.add(later)
+                    rows.append((later, first, h, n))
+                    break
     return dropped, rows
 
 
@@ -416,7 +422,7 @@ def main() -> None:
     kept = [indices[k] for k in kept_at]  # largest first: the order the tile rule keeps the first of
     tiles = {k: results[k][2] for k in kept}
     group = {k: GROUP.get(package_of(files[k], args.raw), package_of(files[k], args.raw)) for k in kept}
-    based, base_rows = shared_bases(kept, tiles)
+    based, base_rows = shared_bases(kept, tiles, group, sizes)
     kept = [k for k in kept if k not in based]
     shared, shared_rows = shared_tiles(kept, tiles, group)
     order = sorted(kept, key=lambda k: str(files[k]))
