@@ -563,6 +563,31 @@ async def test_the_footer_comes_after_the_first_pictures_in_the_row_kept_for_it(
         assert "quit" in await footer_keys(app, pilot)
 
 
+async def test_start_up_shows_the_first_group_once_and_asks_its_pictures_at_the_laid_out_size(
+        review, monkeypatch: pytest.MonkeyPatch) -> None:
+    shows: list[int] = []
+    show = CardGrid.show
+
+    def counted(self, cards, *args, **kwargs):  # type: ignore[no-untyped-def]
+        shows.append(len(cards))
+        show(self, cards, *args, **kwargs)
+
+    monkeypatch.setattr(CardGrid, "show", counted)
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        grid = app.review.grid
+        assert shows == [2]  # before the layout; the grid placed its cards when first drawn
+        assert app.review._shown_size == (grid.size.width, grid.size.height)
+        pw, ph = grid.layout_now.picture
+        assert all(0 < p.rendered.cols <= pw and 0 < p.rendered.rows <= ph for p in grid._placed if p.rendered)
+        assert current_id(app) == "g-conf"  # the first undecided group, on its suggested keeper
+        await pilot.resize_terminal(SIZE[0] - 20, SIZE[1])  # a real resize still shows the group again
+        await pictures(app, pilot)
+        await settle(pilot)
+        assert len(shows) == 2 and app.review._shown_size == (grid.size.width, grid.size.height)
+
+
 async def test_narrow_terminal_hides_the_list_and_keeps_help_and_quit(review) -> None:
     app = review()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -143,8 +143,29 @@ class ReviewScreen(Screen[None]):
 
     def _reshow(self) -> None:
         """Show the group again for the grid's new size (nothing to do when its size did not change)."""
-        if self.current is not None and self._grid_size() != self._shown_size:
+        if self.current is None or self._grid_size() == self._shown_size:
+            return
+        if self._shown_size is None:
+            # shown before the first layout (start-up): its cards are on screen, placed by the grid
+            # when it was first drawn; only their pictures waited for the size
+            self._request_pictures(self.current)
+        else:
             self.show_group(self.current, self.member)
+
+    def _request_pictures(self, gi: int) -> None:
+        """Ask for the pictures of the cards on screen (group ``gi``) at the grid's size; the grid
+        gets them as they are ready, without showing the group again (no repaint now)."""
+        self._shown_size = self._grid_size()
+        self.thumbs.restart_wanted()
+        cols, rows = self._box(gi)
+        grid = self.grid
+        for card in grid.cards:
+            rendered = self._picture(gi, card, cols, rows)
+            if rendered is not None:  # already rendered (or a plain one while its dimmed one renders)
+                grid.set_picture(card.index, rendered)
+        self._after_pictures = gi
+        if self.pictures_loaded:
+            self.call_after_refresh(self._follow_up, gi)
 
     def _grid_size(self) -> tuple[int, int] | None:
         """The card grid's size in cells; None before the screen is laid out (no picture size is known)."""
