@@ -5,8 +5,14 @@ whose members point at a few hundred real small JPEGs, plus a journal with decis
 2,000 groups. Then, headless with Pilot and the half-cell renderer (the most expensive one to
 draw, since every cell is a styled character):
 
-* ``first group``: from opening ``results.sqlite`` + replaying the journal to the first undecided
-  group on screen with its pictures painted;
+* ``first picture``: from opening ``results.sqlite`` + replaying the journal to the end of the
+  first screen update that shows the first undecided group with all its pictures (and, as before
+  this was fixed, to the end of the last update before the start-up settles: ``first, settled``);
+* ``first picture from process start`` (``--runs N``, N fresh processes): the same, counted from
+  before the process is started, with the imports ``imgreview review`` does (the CLI's parser for
+  ``review``, the terminal probe's module, the app), split into python start + imports, opening
+  the session + journal replay + review state, app start to its first screen update, and that
+  update to the first one with the pictures;
 * ``next group``: from pressing ``n`` to the end of the screen update that shows the next group
   with its pictures, after its pictures were prefetched (the review renders the next groups'
   pictures itself, in worker threads, while a person looks at the current one); also the number of
@@ -18,7 +24,7 @@ and its size counted. CPU time is given twice: the UI thread's own (``thread_tim
 the screen) and the whole process's (``process_time``: the UI thread plus the worker threads that
 render the following groups' pictures meanwhile).
 
-Usage: ``python bench/review_latency.py [--groups 10000] [--images 100000] [--real 300] [--steps 60]``
+Usage: ``python bench/review_latency.py [--groups 10000] [--images 100000] [--real 300] [--steps 60] [--runs 5]``
 """
 
 from __future__ import annotations
@@ -31,10 +37,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
-from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,6 +49,9 @@ from imgreview.session.journal import Change, Journal
 
 
 def make_images(folder: Path, n: int) -> list[Path]:
+    import numpy as np
+    from PIL import Image, ImageDraw
+
     rng = np.random.default_rng(0)
     out = []
     for k in range(n):
@@ -60,6 +67,8 @@ def make_images(folder: Path, n: int) -> list[Path]:
 
 
 def make_session(folder: Path, groups: int, images: int, real: list[Path]) -> Session:
+    import numpy as np
+
     rng = np.random.default_rng(1)
     root = str(folder)
     result_groups = []
@@ -117,6 +126,10 @@ class FrameCounter:
 
         self.frames = 0
         self.last_end = 0.0
+        self.first_end = 0.0  # the end of the first update (any content)
+        self.pictures_end = 0.0  # the end of the first update made while ``shown()`` said the pictures are in
+        self.pictures_cpu = (0.0, 0.0)  # (process, UI thread) CPU time then
+        self.shown: Callable[[], bool] | None = None
         self.bytes = 0
         self.console = None
         original = Compositor.render_update
@@ -127,6 +140,11 @@ class FrameCounter:
             if update is not None and self.console is not None:
                 self.bytes += len(update.render_segments(self.console))
             self.last_end = time.perf_counter()
+            if not self.first_end:
+                self.first_end = self.last_end
+            if not self.pictures_end and self.shown is not None and self.shown():
+                self.pictures_end = self.last_end
+                self.pictures_cpu = (time.process_time(), time.thread_time())
             return update
 
         Compositor.render_update = counted  # type: ignore[method-assign]
@@ -134,13 +152,17 @@ class FrameCounter:
 
 async def measure(session: Session, steps: int, size: tuple[int, int],
                   graphics: str = "halfcell") -> dict[str, float | list[float]]:
+    """The first picture, then ``steps`` group changes (none: only the start-up). Times in seconds,
+    ``start_*`` counted from ``time.perf_counter()`` = 0 at this call."""
+    from textual.css.query import NoMatches
+
     from imgreview.tui.app import ReviewApp, freeze_long_lived
     from imgreview.tui.graphics import choose_canvas
     from imgreview.tui.state import ReviewState
 
     canvas, _note = choose_canvas(graphics)
     frames = FrameCounter()
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, u0, t0_mono = time.perf_counter(), time.process_time(), time.thread_time(), time.monotonic()
     result, stored = session.load_groups()  # the header, and the groups a page at a time
     t_load = time.perf_counter()
     journal = Journal(session.journal_path)
@@ -149,11 +171,24 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
     app = ReviewApp(state, canvas, advance=False)
     freeze_long_lived()  # as `imgreview review` does
     out: dict[str, float | list[float]] = {}
+
+    def shown() -> bool:
+        try:
+            return bool(app.review.pictures_loaded)
+        except NoMatches:  # not composed yet
+            return False
+
+    frames.shown = shown
     async with app.run_test(size=size) as pilot:
         frames.console = app.console
         await pictures_painted(app, pilot)
-        t_first = frames.last_end  # the end of the screen update with the pictures
-        out.update(load=t_load - t0, state=t_state - t_load, first=t_first - t0, first_cpu=time.process_time() - c0)
+        t_settled = frames.last_end  # the end of the last update before the start-up's follow-up work paused
+        out.update(load=t_load - t0, state=t_state - t_load, first=frames.pictures_end - t0,
+                   first_frame=frames.first_end - t0, settled=t_settled - t0,
+                   first_cpu=frames.pictures_cpu[0] - c0, first_ui_cpu=frames.pictures_cpu[1] - u0,
+                   t0_mono=t0_mono)
+        if not steps:
+            return out
         cold: list[float] = []
         warm: list[float] = []
         warm_cpu: list[float] = []
@@ -197,6 +232,34 @@ async def measure(session: Session, steps: int, size: tuple[int, int],
     return out
 
 
+def child(folder: Path, size: tuple[int, int], graphics: str, spawned: float) -> None:
+    """In a fresh process: the imports ``imgreview review`` does, then the first picture; prints JSON."""
+    t_imports = time.monotonic()
+    from imgreview.cli.main import build_parser
+
+    build_parser(("review",))  # what `imgreview review` parses its command line with (imports the command)
+    from imgreview.tui.app import ReviewApp  # noqa: F401  (review() imports these before the app starts)
+    from imgreview.tui.graphics import choose_canvas  # noqa: F401
+
+    r = asyncio.run(measure(Session(folder / ".imgreview"), 0, size, graphics))
+    t0 = float(r.pop("t0_mono"))  # type: ignore[arg-type]
+    print(json.dumps({"start": t_imports - spawned, "imports": t0 - t_imports, **r, "total": t0 - spawned + r["first"]}))
+
+
+def from_start(folder: Path, size: str, graphics: str, runs: int) -> list[dict[str, float]]:
+    """``runs`` fresh processes, each timed from just before it is started to its first picture."""
+    import subprocess
+
+    out = []
+    for _ in range(runs):
+        spawned = time.monotonic()
+        proc = subprocess.run([sys.executable, __file__, "--dir", str(folder), "--size", size, "--graphics", graphics,
+                               "--child-spawned", repr(spawned)], capture_output=True, text=True, check=True,
+                              stdin=subprocess.DEVNULL)
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--groups", type=int, default=10_000)
@@ -208,8 +271,14 @@ def main() -> None:
                     help="pictures to time (sixel: encoding and frame cost; headless, no terminal drawing)")
     ap.add_argument("--dir", help="work folder, kept and reused by later runs (default: a temporary one)")
     ap.add_argument("--profile", help="write a cProfile of the measurement to this file")
+    ap.add_argument("--runs", type=int, default=0,
+                    help="also time the first picture from process start in this many fresh processes")
+    ap.add_argument("--child-spawned", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
     cols, rows = (int(x) for x in args.size.split("x"))
+    if args.child_spawned is not None:
+        child(Path(args.dir), (cols, rows), args.graphics, args.child_spawned)
+        return
     with tempfile.TemporaryDirectory(prefix="imgreview-bench-") as tmp:
         folder = Path(args.dir or tmp)
         (folder / "real").mkdir(parents=True, exist_ok=True)
@@ -229,35 +298,55 @@ def main() -> None:
             prof.dump_stats(args.profile)
         else:
             r = asyncio.run(measure(session, args.steps, (cols, rows), args.graphics))
-    warm, cold = r["warm"], r["cold"]
-    assert isinstance(warm, list) and isinstance(cold, list)
+        runs = from_start(folder, args.size, args.graphics, args.runs)
 
-    def ms(x: float) -> str:
+    def ms(x: object) -> str:
+        assert isinstance(x, float)
         return f"{x * 1000:.0f} ms"
 
     report = {
-        "load scan.json": ms(r["load"]),  # type: ignore[arg-type]
-        "journal replay + state": ms(r["state"]),  # type: ignore[arg-type]
-        "first group painted (from start)": ms(r["first"]),  # type: ignore[arg-type]
-        "first group, CPU time of this process": ms(r["first_cpu"]),  # type: ignore[arg-type]
-        "next group, cached: median (key to screen update)": ms(statistics.median(warm)),
-        "next group, cached: p95": ms(sorted(warm)[int(0.95 * (len(warm) - 1))]),
-        "next group, cached: median CPU time of the UI thread": ms(statistics.median(r["warm_ui"])),  # type: ignore[arg-type]
-        "next group, cached: p95 CPU time of the UI thread": ms(sorted(r["warm_ui"])[int(0.95 * (len(warm) - 1))]),  # type: ignore[arg-type]
-        "next group, cached: median CPU time, whole process": ms(statistics.median(r["warm_cpu"])),  # type: ignore[arg-type]
-        "terminal text per change (median)": f"{statistics.median(r['sizes']) / 1000:.0f} kB",  # type: ignore[arg-type]
-        "next group, cached: max": ms(max(warm)),
-        "screen updates per group change (median)": f"{statistics.median(r['frames']):.0f}",  # type: ignore[arg-type]
-        "jump to a far group, not cached: median": ms(statistics.median(cold)),
-        "filter undecided (rebuild list)": ms(r["filter"]),  # type: ignore[arg-type]
+        "open results.sqlite (header)": ms(r["load"]),
+        "journal replay + review state": ms(r["state"]),
+        "first screen update (from opening)": ms(r["first_frame"]),
+        "first picture: first update with the pictures": ms(r["first"]),
+        "first, settled (old measure: last update of the start)": ms(r["settled"]),
+        "first picture, CPU time of this process (to that update)": ms(r["first_cpu"]),
+        "first picture, CPU time of the UI thread (to that update)": ms(r["first_ui_cpu"]),
     }
+    if args.steps:
+        warm, cold = r["warm"], r["cold"]
+        assert isinstance(warm, list) and isinstance(cold, list)
+        p95 = int(0.95 * (len(warm) - 1))
+        report.update({
+            "next group, cached: median (key to screen update)": ms(statistics.median(warm)),
+            "next group, cached: p95": ms(sorted(warm)[p95]),
+            "next group, cached: median CPU time of the UI thread": ms(statistics.median(r["warm_ui"])),  # type: ignore[arg-type]
+            "next group, cached: p95 CPU time of the UI thread": ms(sorted(r["warm_ui"])[p95]),  # type: ignore[arg-type]
+            "next group, cached: median CPU time, whole process": ms(statistics.median(r["warm_cpu"])),  # type: ignore[arg-type]
+            "terminal text per change (median)": f"{statistics.median(r['sizes']) / 1000:.0f} kB",  # type: ignore[arg-type]
+            "next group, cached: max": ms(max(warm)),
+            "screen updates per group change (median)": f"{statistics.median(r['frames']):.0f}",  # type: ignore[arg-type]
+            "jump to a far group, not cached: median": ms(statistics.median(cold)),
+            "filter undecided (rebuild list)": ms(r["filter"]),
+        })
+    if runs:
+        parts = {"python start + imports": ("start", "imports"), "open + journal replay + state": ("load", "state"),
+                 "app start to its first screen update": ("first_frame", "-load", "-state"),
+                 "first update to the first picture": ("first", "-first_frame"),
+                 "first picture from opening the session": ("first",),
+                 "CPU from opening to the first picture, UI thread": ("first_ui_cpu",),
+                 "CPU from opening to the first picture, process": ("first_cpu",), "total": ("total",)}
+        for name, keys in parts.items():
+            values = [sum(-run[k[1:]] if k[0] == "-" else run[k] for k in keys) for run in runs]
+            report[f"from process start, {name}: median of {len(runs)}"] = (
+                f"{ms(statistics.median(values))}  ({', '.join(ms(v) for v in values)})")
     width = max(map(len, report))
     print(f"renderer {args.graphics}, terminal {cols}x{rows}")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times grow with load)")
     for k, v in report.items():
         print(f"{k:<{width}}  {v}")
     print(json.dumps({k: round(v * 1000, 1) if isinstance(v, float) else None for k, v in r.items()
-                      if isinstance(v, float)}))
+                      if isinstance(v, float) and k != "t0_mono"}))
 
 
 if __name__ == "__main__":

@@ -74,6 +74,43 @@ def test_every_pixel_is_drawn_once_in_its_own_colour(size: tuple[int, int]) -> N
     assert np.abs(decoded - quantised).max() <= 2  # each pixel in its palette colour (percent rounding)
 
 
+def reference_encode(image: Image.Image, colours: int = 256, dither: bool = True) -> str:
+    """The encoder as first written (one regex pass per colour and band): what ``encode`` must equal."""
+    run = re.compile(rb"(.)\1{3,}")
+    p = quantise(image, colours, dither)
+    w, h = p.size
+    idx = np.asarray(p, dtype=np.uint8)
+    pal = np.asarray(p.getpalette() or [0] * 768, dtype=np.int32)[: 256 * 3].reshape(-1, 3)
+    out = [b'\x1bP0;1;0q"1;1;%d;%d' % (w, h)]
+    for c in np.unique(idx):
+        out.append(b"#%d;2;%d;%d;%d" % (c, *((int(v) * 100 + 127) // 255 for v in pal[c])))
+    bands = (h + 5) // 6
+    idx16 = np.full((bands * 6, w), 256, dtype=np.int16)
+    idx16[:h] = idx
+    for band in range(bands):
+        rows = idx16[band * 6: band * 6 + 6]
+        parts = []
+        for c in (c for c in np.unique(rows).tolist() if c < 256):
+            bits = ((rows == c) * (1 << np.arange(6))[:, None]).sum(axis=0)
+            end = int(np.flatnonzero(bits).max()) + 1
+            parts.append(b"#%d" % c + run.sub(lambda m: b"!%d%s" % (len(m.group()), m.group(1)),
+                                              (bits[:end] + 63).astype(np.uint8).tobytes()))
+        out.append(b"$".join(parts) + b"-")
+    return (b"".join(out) + b"\x1b\\").decode("ascii")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_fast_encoder_writes_the_reference_bytes(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    w, h = int(rng.integers(1, 160)), int(rng.integers(1, 90))  # heights that do and do not end on a band
+    images = [scene(seed, (w, h)), gradient((w, h)),
+              Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "RGB"),
+              Image.new("RGB", (w, h), (17, 120, 3))]
+    for im in images:
+        for colours, dither in ((256, True), (16, False), (2, True)):
+            assert encode(im, colours, dither) == reference_encode(im, colours, dither), (im.size, colours, dither)
+
+
 def test_gradients_are_dithered() -> None:
     im = gradient((256, 24))
     plain, _ = decode(encode(im, colours=16, dither=False))

@@ -290,6 +290,19 @@ def test_graphics_modes() -> None:
         choose_canvas("ascii-art")
 
 
+def test_reopening_a_session_does_not_import_the_scan() -> None:
+    """`imgreview review` without ROOT only reads the session: the scan's modules (~0.1 s of the start,
+    before the first picture) are imported only when it scans."""
+    code = ("import sys; from imgreview.cli.main import build_parser; build_parser(('review',)); "
+            "import imgreview.tui.app, imgreview.tui.graphics; print(' '.join(sorted(sys.modules)))")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         timeout=120)
+    modules = set(out.stdout.split())
+    assert "imgreview.cli.reviewing" in modules and "textual" in modules
+    assert not {"imgreview.cli.steps", "imgreview.scan.pipeline"} & modules
+
+
 def test_terminal_query_sends_no_kitty_probe() -> None:
     """What the review asks the terminal: DA1, XTSMGRAPHICS, XTVERSION; never an APC (tmux makes it the title)."""
     code = ("import sys; from imgreview.tui.graphics import choose_canvas; c, n = choose_canvas('auto'); "

@@ -531,13 +531,70 @@ async def test_group_list_click_and_card_click(review) -> None:
         assert isinstance(app.screen, ZoomScreen)
 
 
+async def footer_keys(app: ReviewApp, pilot) -> str:
+    for _ in range(200):
+        await pilot.pause()
+        keys = app.screen.query("FooterKey")
+        if keys:
+            return " ".join(str(w.render()) for w in keys)
+        await asyncio.sleep(0.02)
+    raise AssertionError("no footer")
+
+
+async def test_the_footer_comes_after_the_first_pictures_in_the_row_kept_for_it(review) -> None:
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        grid = app.review.grid
+        size = grid.size
+        shown = {k: grid.pictures[k] for k in grid.shown_members()}
+        keys = await footer_keys(app, pilot)
+        assert "help" in keys and "quit" in keys and "next" in keys
+        assert grid.size == size  # its row was there from the start: nothing moved
+        assert all(grid.pictures[k] is r for k, r in shown.items())  # and no picture was made again
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")  # before the first pictures: the keys work without the footer
+        await pictures(app, pilot)
+        assert current_id(app) == "g-leak"
+        assert "help" in await footer_keys(app, pilot)
+    app = review(mode="none")  # no pictures to wait for
+    async with app.run_test(size=SIZE) as pilot:
+        assert "quit" in await footer_keys(app, pilot)
+
+
+async def test_start_up_shows_the_first_group_once_and_asks_its_pictures_at_the_laid_out_size(
+        review, monkeypatch: pytest.MonkeyPatch) -> None:
+    shows: list[int] = []
+    show = CardGrid.show
+
+    def counted(self, cards, *args, **kwargs):  # type: ignore[no-untyped-def]
+        shows.append(len(cards))
+        show(self, cards, *args, **kwargs)
+
+    monkeypatch.setattr(CardGrid, "show", counted)
+    app = review()
+    async with app.run_test(size=SIZE) as pilot:
+        await pictures(app, pilot)
+        grid = app.review.grid
+        assert shows == [2]  # before the layout; the grid placed its cards when first drawn
+        assert app.review._shown_size == (grid.size.width, grid.size.height)
+        pw, ph = grid.layout_now.picture
+        assert all(0 < p.rendered.cols <= pw and 0 < p.rendered.rows <= ph for p in grid._placed if p.rendered)
+        assert current_id(app) == "g-conf"  # the first undecided group, on its suggested keeper
+        await pilot.resize_terminal(SIZE[0] - 20, SIZE[1])  # a real resize still shows the group again
+        await pictures(app, pilot)
+        await settle(pilot)
+        assert len(shows) == 2 and app.review._shown_size == (grid.size.width, grid.size.height)
+
+
 async def test_narrow_terminal_hides_the_list_and_keeps_help_and_quit(review) -> None:
     app = review()
     async with app.run_test(size=(80, 24)) as pilot:
         await pictures(app, pilot)
         r = app.review
         assert not r.group_list.display  # 80 columns: the list hides itself
-        footer = " ".join(str(w.render()) for w in app.screen.query("FooterKey"))
+        footer = await footer_keys(app, pilot)  # put in once the first pictures are on screen
         assert "help" in footer and "quit" in footer
         await pilot.press("G")  # three cards fit next to each other or in a grid, all on screen
         await pictures(app, pilot)

@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Container, Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
@@ -42,6 +42,7 @@ from imgreview.tui.widgets.progress import ProgressLine, TextLine
 READY_ENV = "IMGREVIEW_TEST_READY"  # test hook: a file written once the first group is on screen
 PREFETCH_GROUPS = 2
 NARROW = 110  # below this many columns the group list hides itself
+FOOTER_LATEST = 2.0  # seconds after start-up the footer is put in even when the first pictures are not there
 
 
 class ReviewScreen(Screen[None]):
@@ -66,6 +67,7 @@ class ReviewScreen(Screen[None]):
         self._suggesting: set[int] = set()  # groups whose picture-based suggestion a worker is making
         self._shown_size: tuple[int, int] | None = None  # the grid's size when the pictures were asked for
         self._after_pictures: int | None = None  # the group whose follow-up work waits for its pictures
+        self._footer = False  # the key footer is mounted (after the first group's pictures, see _put_footer)
         if start_group is None:
             start_group = state.first_undecided()
         if start_group is None and len(state):
@@ -84,7 +86,8 @@ class ReviewScreen(Screen[None]):
             with Vertical(id="group"):
                 yield TextLine(id="group-title")
                 yield CardGrid(self.canvas, id="cards")
-        yield Footer()
+        # the footer's row, kept from the start so that putting the footer in changes no layout
+        yield Container(id="footer-slot")
 
     @property
     def group_list(self) -> GroupList:
@@ -98,11 +101,32 @@ class ReviewScreen(Screen[None]):
         self.group_list.show(self.order)
         self._fit_list(self.app.size.width)
         self.show_group(self._start_group)
+        if self._start_group is None or not self.canvas.pictures:
+            self.call_after_refresh(self._put_footer)
+        else:
+            self.set_timer(FOOTER_LATEST, self._put_footer)
         for note in self.notes:
             self.notify(note, severity="warning", timeout=8)
         ready = os.environ.get(READY_ENV)
         if ready:
             Path(ready).write_text(json.dumps({"pid": os.getpid(), "group": self.group.id if self.group else None}))
+
+    def _put_footer(self) -> None:
+        """Put the key footer in its row. Textual's footer mounts a widget per key and lays them out
+        (~50 ms of the UI thread): done once the first group's pictures are on screen, not while
+        they render; its row is kept from the start, so nothing moves and no picture is redrawn."""
+        if self._footer:
+            return
+        self._footer = True
+        self.call_later(self._mount_footer)
+
+    async def _mount_footer(self) -> None:
+        try:
+            slot = self.query_one("#footer-slot", Container)
+        except NoMatches:  # the review is closing
+            return
+        await slot.mount(Footer())
+        self.refresh_bindings()  # the footer shows the keys when the bindings are announced
 
     def on_screen_suspend(self) -> None:
         """Kitty pictures are drawn over the text: they go while another screen (zoom, help, a
@@ -119,8 +143,29 @@ class ReviewScreen(Screen[None]):
 
     def _reshow(self) -> None:
         """Show the group again for the grid's new size (nothing to do when its size did not change)."""
-        if self.current is not None and self._grid_size() != self._shown_size:
+        if self.current is None or self._grid_size() == self._shown_size:
+            return
+        if self._shown_size is None:
+            # shown before the first layout (start-up): its cards are on screen, placed by the grid
+            # when it was first drawn; only their pictures waited for the size
+            self._request_pictures(self.current)
+        else:
             self.show_group(self.current, self.member)
+
+    def _request_pictures(self, gi: int) -> None:
+        """Ask for the pictures of the cards on screen (group ``gi``) at the grid's size; the grid
+        gets them as they are ready, without showing the group again (no repaint now)."""
+        self._shown_size = self._grid_size()
+        self.thumbs.restart_wanted()
+        cols, rows = self._box(gi)
+        grid = self.grid
+        for card in grid.cards:
+            rendered = self._picture(gi, card, cols, rows)
+            if rendered is not None:  # already rendered (or a plain one while its dimmed one renders)
+                grid.set_picture(card.index, rendered)
+        self._after_pictures = gi
+        if self.pictures_loaded:
+            self.call_after_refresh(self._follow_up, gi)
 
     def _grid_size(self) -> tuple[int, int] | None:
         """The card grid's size in cells; None before the screen is laid out (no picture size is known)."""
@@ -285,6 +330,7 @@ class ReviewScreen(Screen[None]):
             return
         self._after_pictures = None
         self._shown = True
+        self._put_footer()
         self._suggest_with_pictures(gi)
         self.prefetch_after(gi)
 

@@ -132,6 +132,7 @@ class CardGrid(PictureLines, can_focus=False):
         self.layout_: Layout | None = None
         self.pictures: dict[int, Rendered | None] = {}  # member index -> rendered picture (None: not ready)
         self._placed: list[_Placed] = []
+        self._arranged_for: Size | None = None  # the size the cards were placed for
         self._lines: dict[int, Strip] = {}
         self._facts: dict[tuple[int, int, int], list[Strip]] = {}
         self._base = Style()
@@ -191,11 +192,16 @@ class CardGrid(PictureLines, can_focus=False):
         return ([star] if star is not None else []) + shown
 
     def _arrange(self) -> None:
+        self._place()
+        self.refresh()
+
+    def _place(self) -> None:
+        """Place the cards (and their pictures) for the widget's size."""
         self._lines.clear()
         self._base = self.rich_style  # computed once per arrangement, not per line
         self._placed = []
+        self._arranged_for = self.size
         if not self.cards or not self.size.width:
-            self.refresh()
             return
         self.layout_ = layout = self.plan_for(len(self.cards), self.aspect)
         pw, ph = layout.picture
@@ -212,10 +218,10 @@ class CardGrid(PictureLines, can_focus=False):
                 picture = Region(region.x + 2, region.y + 1, pw, ph)
             self._placed.append(_Placed(card, region, picture, rendered, pos == self.focus_index,
                                         f"{pos + 1} of {len(self.cards)}"))
-        self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        self._arrange()
+        if self._arranged_for != self.size:  # not already placed when the new size was first drawn
+            self._arrange()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -304,6 +310,10 @@ class CardGrid(PictureLines, can_focus=False):
         return strip
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        if self._arranged_for != self.size:
+            # the first drawing at a new size (the first layout, before the Resize event is handled):
+            # the cards are placed now, so that this drawing shows them and the Resize needs no other
+            self._place()
         strips = super().render_lines(crop)
         if self.canvas.mode not in ("sixel", "kitty") or not self.screen.is_active:
             return strips
