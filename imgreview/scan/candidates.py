@@ -86,20 +86,9 @@ def route_candidates(routes: list[bytes], words: np.ndarray, nbits: int, thresho
     * each of :data:`SAME_ROUTES` against the same route of every other item (a corner window
       leaves out an overlay in the opposite corner).
     """
-    nbytes = words.shape[1] * 8
-    owner: list[int] = []
-    kind: list[int] = []
-    packed: list[bytes] = []
-    for item, blob in enumerate(routes):
-        for k, h in unpack_routes(blob, nbytes):
-            owner.append(item)
-            kind.append(k)
-            packed.append(h)
-    if not packed:
+    own, kinds, queries = unpack_routes(routes, words.shape[1] * 8)
+    if len(own) == 0:
         return []
-    queries = np.frombuffer(b"".join(packed), dtype=">u8").astype(np.uint64).reshape(len(packed), -1)
-    own = np.asarray(owner, dtype=np.int64)
-    kinds = np.asarray(kind, dtype=np.int64)
     out: list[Candidate] = []
 
     def add(found: Pairs, target_owner: np.ndarray, target: str) -> None:

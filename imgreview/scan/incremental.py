@@ -48,7 +48,7 @@ from imgreview.scan.grouping import Cluster
 from imgreview.scan.localfeat import MIRROR_RECIPE
 from imgreview.scan.localfeat import RECIPE as FEATURE_RECIPE
 from imgreview.scan.search import Pairs, exact_cross_pairs
-from imgreview.scan.variants import MASK_BYTES, ROUTES, SAME_ROUTES
+from imgreview.scan.variants import ROUTES, SAME_ROUTES, unpack_routes
 from imgreview.settings import ScanSettings
 
 PAIRS_NAME = "pairs.sqlite"
@@ -68,26 +68,6 @@ def rules_key(settings: ScanSettings, distinct: Iterable[tuple[str, str]]) -> st
 
 
 # ------------------------------------------------------------------------------------------ search
-def unpack_all_routes(routes: list[bytes], nbytes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(owner, route index, query hashes as uint64 words) of every item's routes, in the order of
-    :func:`~imgreview.scan.candidates.route_candidates` (item, then route), vectorised."""
-    size = MASK_BYTES + len(ROUTES) * nbytes
-    words = nbytes // 8
-    good = [k for k, blob in enumerate(routes) if len(blob) == size]
-    if not good:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), np.zeros((0, words), dtype=np.uint64)
-    raw = np.frombuffer(b"".join(routes[k] for k in good), dtype=np.uint8).reshape(len(good), size)
-    mask_bytes = raw[:, :MASK_BYTES]
-    # bit k of the big-endian mask: byte MASK_BYTES-1-k//8, bit k%8 from the right
-    bits = np.unpackbits(mask_bytes[:, ::-1], axis=1, bitorder="little")[:, :len(ROUTES)].astype(bool)
-    item, kind = np.nonzero(bits)  # row-major: item, then route ascending
-    hashes = raw[:, MASK_BYTES:].reshape(len(good), len(ROUTES), nbytes)[item, kind]
-    queries = np.ascontiguousarray(hashes).view(">u8").astype(np.uint64).reshape(len(item), words)
-    owner = np.asarray(good, dtype=np.int64)[item]
-    return owner, kind.astype(np.int64), queries
-
-
 def new_candidates(words: np.ndarray, routes: list[bytes] | None, new: np.ndarray, nbits: int, threshold: int,
                    route_threshold: int) -> tuple[Pairs, list[Candidate]]:
     """Every candidate of a pair with at least one item in ``new`` (sorted item indices): the direct
@@ -109,7 +89,7 @@ def new_candidates(words: np.ndarray, routes: list[bytes] | None, new: np.ndarra
     direct = Pairs(np.minimum(qi, tj), np.maximum(qi, tj), d.astype(np.int32))
     if routes is None:
         return direct, []
-    own, kinds, queries = unpack_all_routes(routes, words.shape[1] * 8)
+    own, kinds, queries = unpack_routes(routes, words.shape[1] * 8)
     if len(own) == 0:
         return direct, []
     q_new = np.flatnonzero(is_new[own])

@@ -417,13 +417,22 @@ def pack_routes(routes: dict[str, np.ndarray], nbytes: int) -> bytes:
     return mask.to_bytes(MASK_BYTES, "big") + table.tobytes()
 
 
-def unpack_routes(blob: bytes, nbytes: int) -> list[tuple[int, bytes]]:
-    """(route index, packed hash) of every route present in ``blob`` (empty for an empty blob)."""
-    if len(blob) != MASK_BYTES + len(ROUTES) * nbytes:
-        return []  # empty, or written by another route recipe (the fingerprint key changes with it)
-    mask = int.from_bytes(blob[:MASK_BYTES], "big")
-    out = []
-    for k in range(len(ROUTES)):
-        if mask >> k & 1:
-            out.append((k, blob[MASK_BYTES + k * nbytes : MASK_BYTES + (k + 1) * nbytes]))
-    return out
+def unpack_routes(routes: list[bytes], nbytes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(owner, route index, query hashes as uint64 words) of every route present in the items'
+    blobs, item by item, routes in index order. A blob of another length (empty, or written by
+    another route recipe: the fingerprint key changes with it) has none."""
+    size = MASK_BYTES + len(ROUTES) * nbytes
+    words = nbytes // 8
+    good = [k for k, blob in enumerate(routes) if len(blob) == size]
+    if not good:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros((0, words), dtype=np.uint64)
+    raw = np.frombuffer(b"".join(routes[k] for k in good), dtype=np.uint8).reshape(len(good), size)
+    mask_bytes = raw[:, :MASK_BYTES]
+    # bit k of the big-endian mask: byte MASK_BYTES-1-k//8, bit k%8 from the right
+    bits = np.unpackbits(mask_bytes[:, ::-1], axis=1, bitorder="little")[:, :len(ROUTES)].astype(bool)
+    item, kind = np.nonzero(bits)  # row-major: item, then route ascending
+    hashes = raw[:, MASK_BYTES:].reshape(len(good), len(ROUTES), nbytes)[item, kind]
+    queries = np.ascontiguousarray(hashes).view(">u8").astype(np.uint64).reshape(len(item), words)
+    owner = np.asarray(good, dtype=np.int64)[item]
+    return owner, kind.astype(np.int64), queries
