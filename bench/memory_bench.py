@@ -102,7 +102,11 @@ def make(folder: Path, n: int) -> None:
     print((folder / "made.json").read_text(), flush=True)
 
 
-def child(folder: Path, n: int, header_only: bool) -> None:
+class _Stop(Exception):
+    """Raised by the progress callback at ``--stop-at``: the stages before it are measured."""
+
+
+def child(folder: Path, n: int, header_only: bool, stop_at: str | None = None) -> None:
     import imgreview.scan.pipeline as pipeline
     from imgreview.scan.walk import FileEntry, WalkResult
     from imgreview.session.folder import Session
@@ -116,32 +120,52 @@ def child(folder: Path, n: int, header_only: bool) -> None:
     def progress(stage: str, done: int, total: int) -> None:
         if stage != last[1]:
             now = time.perf_counter()
-            stages[str(last[1])] = {"s": round(now - float(last[0]), 1), "peak_mb": round(peak_mb())}
+            stages[str(last[1])] = {"s": round(now - float(str(last[0])), 1), "peak_mb": round(peak_mb())}
             print(json.dumps({"stage done": last[1], **stages[str(last[1])], "rss_mb": round(rss_mb())}), flush=True)
             last[:] = [now, stage]
+            if stage == stop_at:
+                raise _Stop
 
     def fake_walk(roots: list[str], options: object) -> WalkResult:
         files = [FileEntry(p, root, 50_000 + i % 900_000, 1_700_000_000_000_000_000 + i, 1, i)
                  for i, p in enumerate(paths(root, n))]
         return WalkResult(files, [])
 
-    pipeline.walk = fake_walk  # type: ignore[assignment]
-    t = time.perf_counter()
-    if header_only:  # the result without its groups: an unchanged rescan copies them in the database
-        result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress, keep_groups=False)
+    def fake_walk_files(roots: list[str], options: object) -> object:  # the packed walk (scale5 on)
+        from imgreview.scan.walk import FileTable  # type: ignore[attr-defined,unused-ignore]
+
+        k = np.arange(n, dtype=np.int64)
+        return FileTable(paths(root, n), [root], np.zeros(n, dtype=np.uint16), 50_000 + k % 900_000,
+                         1_700_000_000_000_000_000 + k)
+
+    if hasattr(pipeline, "walk_files"):
+        setattr(pipeline, "walk_files", fake_walk_files)  # noqa: B010
     else:
-        result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress)
-    progress("done", 0, 0)
+        setattr(pipeline, "walk", fake_walk)  # noqa: B010
+    t = time.perf_counter()
+    stats: dict[str, object] = {"stopped_at": stop_at}
+    try:
+        if header_only:  # the result without its groups: an unchanged rescan copies them in the database
+            result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress,
+                                   keep_groups=False)
+        else:
+            result = pipeline.scan([root], ScanSettings(jobs=1), Session(folder / "session"), progress)
+        progress("done", 0, 0)
+        stats = result.stats
+    except _Stop:
+        pass
     total = time.perf_counter() - t
     peak = peak_mb()
     import imgreview
 
-    print(json.dumps({"files": n, "groups": result.stats.get("groups"), "cached": result.stats.get("cached"),
-                      "reused_groups": result.stats.get("reused_groups"), "header_only": header_only,
+    db = folder / "session" / "results.sqlite"
+    print(json.dumps({"files": n, "groups": stats.get("groups"), "cached": stats.get("cached"),
+                      "reused_groups": stats.get("reused_groups"), "header_only": header_only,
+                      "stopped_at": stop_at,
                       "code": str(Path(imgreview.__file__).parent.parent),
                       "seconds": round(total, 1), "peak_mb": round(peak), "interpreter_mb": round(base),
                       "bytes_per_file": round((peak - base) * 2**20 / n), "stages": stages,
-                      "db_mb": round((folder / "session" / "results.sqlite").stat().st_size / 1e6)}), flush=True)
+                      "db_mb": round(db.stat().st_size / 1e6) if db.exists() else None}), flush=True)
 
 
 def main() -> None:
@@ -151,10 +175,13 @@ def main() -> None:
     ap.add_argument("--header-only", action="store_true",
                     help="scan(keep_groups=False), as `check` and `scan` without --json do")
     ap.add_argument("--code", help="a folder holding the imgreview package to measure (default: this tree's)")
+    ap.add_argument("--stop-at", help="stop when the scan reaches this stage (e.g. index: measure the walk and "
+                    "the cache look-up alone)")
+    ap.add_argument("--make-only", action="store_true", help="only build the synthetic cache in --dir")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.dir), args.files, args.header_only)
+        child(Path(args.dir), args.files, args.header_only, args.stop_at)
         return
     with tempfile.TemporaryDirectory(prefix="imgreview-mem-") as tmp:
         folder = Path(args.dir or tmp)
@@ -162,9 +189,12 @@ def main() -> None:
         made = folder / "made.json"
         if not made.exists() or json.loads(made.read_text())["files"] != args.files:
             make(folder, args.files)
+        if args.make_only:
+            return
         env = {**os.environ, **({"MEMORY_BENCH_CODE": str(Path(args.code).resolve())} if args.code else {})}
         subprocess.run([sys.executable, __file__, "--child", "--files", str(args.files), "--dir", str(folder)]
-                       + (["--header-only"] if args.header_only else []), check=True, env=env)
+                       + (["--header-only"] if args.header_only else [])
+                       + (["--stop-at", args.stop_at] if args.stop_at else []), check=True, env=env)
 
 
 if __name__ == "__main__":
