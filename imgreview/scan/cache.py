@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from imgreview.errors import ImgreviewError
 from imgreview.scan.fingerprint import Failure, Fingerprint
@@ -30,6 +33,25 @@ _COLUMNS = (
 class CacheError(ImgreviewError):
     """The cache cannot be used (damaged, unwritable); the message says why and what to do."""
 
+
+IN_CHUNK = 900  # rowids or paths per ``IN (...)`` query (under SQLite's default limit of 999 variables)
+NOT_CACHED, IMAGE, FAILURE = 0, 1, 2
+
+
+@dataclass(slots=True)
+class Stamps:
+    """What a scan keeps of the cached fingerprints of its files (see :meth:`FingerprintCache.lookup_packed`):
+    per file a status, the row, the digest, the hash and the quality statistics, packed; nothing
+    else (signatures, routes, metadata are read again by row for the files a later stage works on)."""
+
+    status: np.ndarray  # (n,) int8: NOT_CACHED (fingerprint it), IMAGE, FAILURE
+    rowid: np.ndarray  # (n,) int64, -1 where not cached
+    digest: np.ndarray  # (n,) bytes (ASCII hex)
+    hash: np.ndarray  # (n, hash bytes) uint8
+    stats: np.ndarray  # (n, stats bytes) uint8: the head of the quality blob
+    has_stats: np.ndarray  # (n,) bool: a quality blob of the expected layout
+    errors: dict[int, str] = field(default_factory=dict)  # file -> the cached failure's reason
+    gone: list[str] = field(default_factory=list)  # cached paths (any settings) not among the files
 
 def _cache_error(path: Path, exc: sqlite3.Error) -> CacheError:
     text = str(exc)
@@ -134,6 +156,106 @@ class FingerprintCache:
                     continue  # a row that does not make sense: that file is simply hashed again
         return out
 
+    def lookup_packed(self, settings_key: str, index: dict[str, int], size: np.ndarray, mtime_ns: np.ndarray,
+                      hash_bytes: int, digest_chars: int, quality_layout: tuple[int, int],
+                      gone: Callable[[str], bool]) -> Stamps:
+        """:meth:`lookup` for millions of files, packed: file ``index[path]`` is cached when its row
+        has these settings, its size and mtime and (an image) quality statistics, as the scan's
+        look-up decides with :meth:`lookup`; a row that does not make sense is not cached (hashed
+        again). ``quality_layout``: (statistics bytes kept, whole blob bytes). ``gone(path)``: whether
+        a cached path that is not among the files (whatever its settings) is to be forgotten.
+        One pass over the table; no object is kept per row."""
+        n = len(size)
+        stats_bytes, blob_bytes = quality_layout
+        out = Stamps(np.zeros(n, dtype=np.int8), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=f"S{digest_chars}"),
+                     np.zeros((n, hash_bytes), dtype=np.uint8), np.zeros((n, stats_bytes), dtype=np.uint8),
+                     np.zeros(n, dtype=bool))
+        status, rowid, digests, hashes, stats, has_stats = (out.status, out.rowid, out.digest, out.hash, out.stats,
+                                                            out.has_stats)
+        with _guarded(self.path):
+            rows = self.db.execute("SELECT rowid, path, settings, size, mtime_ns, digest, width, height, hash, gray, "
+                                   "color, error, quality FROM files")
+            for rid, raw, key, rsize, rmtime, digest, width, height, hsh, gray, color, error, qual in rows:
+                if not isinstance(raw, bytes | str):
+                    continue
+                path = os.fsdecode(raw)
+                i = index.get(path)
+                if i is None:
+                    if gone(path):
+                        out.gone.append(path)
+                    continue
+                if key != settings_key:
+                    continue
+                try:
+                    if int(rsize) != size[i] or int(rmtime) != mtime_ns[i]:
+                        continue
+                    if error is not None:
+                        status[i], rowid[i] = FAILURE, rid
+                        out.errors[i] = str(error)
+                        continue
+                    int(width), int(height), bytes(gray), bytes(color)  # as lookup(): a row that makes no sense
+                    h = bytes(hsh)
+                    d = str(digest).encode("ascii")
+                except (TypeError, ValueError):
+                    continue
+                if not isinstance(qual, bytes) or not qual or len(h) != hash_bytes or len(d) != digest_chars:
+                    continue  # no quality statistics (an older version's row): fingerprinted again
+                status[i], rowid[i], digests[i] = IMAGE, rid, d
+                hashes[i] = np.frombuffer(h, dtype=np.uint8)
+                if len(qual) == blob_bytes:
+                    stats[i] = np.frombuffer(qual, dtype=np.uint8, count=stats_bytes)
+                    has_stats[i] = True
+        return out
+
+    def rowids(self, paths: Sequence[str]) -> list[int]:
+        """The row of each of ``paths`` (-1: none)."""
+        out: list[int] = []
+        with _guarded(self.path):
+            for start in range(0, len(paths), IN_CHUNK):
+                chunk = [os.fsencode(p) for p in paths[start:start + IN_CHUNK]]
+                found = {bytes(raw): int(rid) for rid, raw in self.db.execute(
+                    f"SELECT rowid, path FROM files WHERE path IN ({','.join('?' * len(chunk))})", chunk)
+                    if isinstance(raw, bytes)}
+                out.extend(found.get(p, -1) for p in chunk)
+        return out
+
+    def _by_rowid(self, columns: str, rowids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+        """The rows ``rowids`` (``columns``, after rowid and path), in that order; CacheError for one that is gone."""
+        with _guarded(self.path):
+            for start in range(0, len(rowids), IN_CHUNK):
+                chunk = [int(r) for r in rowids[start:start + IN_CHUNK]]
+                found = {int(row[0]): row for row in self.db.execute(
+                    f"SELECT rowid, path, {columns} FROM files WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)}
+                for r in chunk:
+                    row = found.get(r)
+                    if row is None:
+                        raise _changed(self.path)
+                    yield row
+
+    def fingerprints_by_rowid(self, rowids: Sequence[int], paths: Sequence[str]) -> list[Fingerprint]:
+        """The cached fingerprints of rows ``rowids``, which are those of ``paths``, in that order."""
+        out: list[Fingerprint] = []
+        for row, path in zip(self._by_rowid(_COLUMNS, rowids), paths, strict=True):
+            if not isinstance(row[1], bytes | str) or os.fsdecode(row[1]) != path:
+                raise _changed(self.path)
+            try:
+                item = _from_row(path, row[2:])
+            except (TypeError, ValueError):
+                raise _changed(self.path) from None
+            if not isinstance(item, Fingerprint):
+                raise _changed(self.path)
+            out.append(item)
+        return out
+
+    def routes_by_rowid(self, rowids: Sequence[int], paths: Sequence[str]) -> list[bytes]:
+        """The route hashes (``Fingerprint.routes``) of rows ``rowids``, which are those of ``paths``, in that order."""
+        out: list[bytes] = []
+        for row, path in zip(self._by_rowid("routes", rowids), paths, strict=True):
+            if not isinstance(row[1], bytes | str) or os.fsdecode(row[1]) != path:
+                raise _changed(self.path)
+            out.append(bytes(row[2]) if row[2] is not None else b"")
+        return out
+
     def paths(self) -> Iterator[str]:
         with _guarded(self.path):
             raws = [raw for (raw,) in self.db.execute("SELECT path FROM files")]
@@ -174,6 +296,11 @@ class FingerprintCache:
             self.db.executemany("DELETE FROM files WHERE path=?", rows)
             self.db.executemany("DELETE FROM features WHERE path=?", rows)
         return len(rows)
+
+
+def _changed(path: Path) -> CacheError:
+    return CacheError(f"the fingerprint cache {path} changed during the scan (another scan of the same files?); "
+                      "run the scan again")
 
 
 def _to_row(item: Fingerprint | Failure, settings_key: str) -> tuple[object, ...]:

@@ -12,19 +12,20 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from imgreview import __version__
 from imgreview.errors import EXIT_INTERRUPTED, ImgreviewError
-from imgreview.fs import within_any
+from imgreview.fs import DIGEST_SIZE, within_any
 from imgreview.labels import DatasetError, Labeller, Layout, annotate
 from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.scan import incremental, quality
-from imgreview.scan.cache import FingerprintCache
+from imgreview.scan.cache import FAILURE, IMAGE, NOT_CACHED, CacheError, FingerprintCache, Stamps
 from imgreview.scan.candidates import (
     Candidate,
     Evidence,
@@ -42,7 +43,7 @@ from imgreview.scan.localfeat import MIRROR_RECIPE, RECIPE, Features, features_o
 from imgreview.scan.reuse import grouping_key, previous_groups, previous_store
 from imgreview.scan.search import Pairs, choose_engine, find_pairs, to_words
 from imgreview.scan.verify import Signatures
-from imgreview.scan.walk import FileEntry, WalkOptions, resolve_roots, walk
+from imgreview.scan.walk import FileEntry, FileTable, WalkOptions, resolve_roots, walk_files
 from imgreview.session.folder import Session, default_session_dir
 from imgreview.session.store import ResultStore
 from imgreview.settings import ScanSettings
@@ -66,15 +67,6 @@ class ScanInterrupted(ImgreviewError):
                          "run the same command again to continue")
         self.hashed = hashed
         self.total = total
-
-
-@dataclass(slots=True)
-class _Content:
-    """One distinct file content (digest) and the files that have it."""
-
-    digest: str
-    hash: bytes
-    files: list[tuple[Fingerprint, FileEntry]]
 
 
 def scan(roots: list[str], settings: ScanSettings | None = None, session: Session | None = None,
@@ -106,34 +98,26 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
     executor = make_executor(settings)  # a Dask scheduler is reached before the walk: fails fast
     executor.start()
     report("walk", 0, 0)
-    walked = walk(roots, WalkOptions(hidden=settings.hidden, follow_links=settings.follow_links,
-                                     excludes=settings.excludes, skip_dirs=(str(session.path),)))
-    entries = {e.path: e for e in walked.files}
-    report("walk", len(entries), len(entries))
+    table = walk_files(roots, WalkOptions(hidden=settings.hidden, follow_links=settings.follow_links,
+                                          excludes=settings.excludes, skip_dirs=(str(session.path),)))
+    n_files = len(table)
+    report("walk", n_files, n_files)
 
     key = settings.hash.key
-    fingerprints: dict[str, Fingerprint] = {}
-    failures: dict[str, Failure] = {}
-    todo: list[str] = []
     hashed = vanished = 0
     with FingerprintCache(session.cache_path) as cache:
-        cached = cache.lookup(key)
-        for path, entry in entries.items():
-            hit = cached.get(path)
-            if hit is not None and hit[0] == entry.size and hit[1] == entry.mtime_ns and not _needs_quality(hit[2]):
-                item = hit[2]
-                item.path = path  # one string per file: the walk's, not a second copy from the cache
-                if isinstance(item, Fingerprint):
-                    item.format, item.mode = sys.intern(item.format), sys.intern(item.mode)  # a few values
-                    fingerprints[path] = item
-                else:
-                    failures[path] = item
-            else:
-                todo.append(path)
-        del cached  # the look-up's dict, tuples and paths: ~0.3 KB per file, not needed from here on
-        gone = [p for p in cache.paths() if p not in entries and within_any(p, roots)]
+        index = {p: i for i, p in enumerate(table.paths)}  # the walk's own strings: ~0.1 KB per file, dropped below
+        stamps = cache.lookup_packed(key, index, table.size, table.mtime_ns, hash_bytes(settings.hash.bits),
+                                     DIGEST_CHARS, QUALITY_LAYOUT, lambda p: within_any(p, roots))
+        del index
+        gone, stamps.gone = stamps.gone, []
         vanished = cache.forget(gone) if gone else 0
+        del gone
 
+        todo_at = np.flatnonzero(stamps.status == NOT_CACHED)
+        todo = [table.paths[i] for i in todo_at.tolist()]
+        at = dict(zip(todo, todo_at.tolist(), strict=True))
+        new_images: list[int] = []
         total = len(todo)
         report("hash", 0, total)
         pending: list[Fingerprint | Failure] = []
@@ -143,11 +127,14 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
             for item in executor.fingerprint(todo, replace(settings.hash, with_features=settings.verify)):
                 pending.append(item)
                 hashed += 1
+                i = at[item.path]
                 if isinstance(item, Fingerprint):
-                    fingerprints[item.path] = item
                     early.take(item)
+                    _stamp(stamps, table, i, item)
+                    new_images.append(i)
                 else:
-                    failures[item.path] = item
+                    stamps.status[i] = FAILURE
+                    stamps.errors[i] = item.error
                 if len(pending) >= STORE_EVERY or time.monotonic() - last_store > STORE_SECONDS:
                     cache.store(pending, key)
                     early.store()
@@ -164,33 +151,45 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
             executor.close()
         cache.store(pending, key)
         early.store()
+        del pending, todo, at, todo_at
+        if new_images:  # the rows just written: later stages read signatures and facts from them
+            new_images.sort()
+            stamps.rowid[new_images] = cache.rowids([table.paths[i] for i in new_images])
+            if (stamps.rowid[new_images] < 0).any():
+                raise CacheError(f"the fingerprint cache {session.cache_path} lost rows during the scan; "
+                                 "run the scan again")
+        del new_images
+    images = np.flatnonzero(stamps.status == IMAGE)
+    source = _CacheSource(session.cache_path, table, stamps)
 
     journal = session.journal(read_only=True)
     distinct = journal.distinct_pairs()
-    key = grouping_key(roots, entries, fingerprints, settings, distinct)
-    result, extra, copied = _grouped(roots, entries, fingerprints, settings, distinct, report, session, key,
+    key = grouping_key(roots, _key_rows(table, stamps, images), settings, distinct)
+    result, extra, copied = _grouped(roots, table, stamps, images, source, settings, distinct, report, session, key,
                                      keep_groups)
     carried = extra.pop("dataset", None) or {}
     extra["grouping_key"] = key
-    errors = [FileError(path, reason) for path, reason in walked.errors]
-    errors += [FileError(f.path, f.error) for f in sorted(failures.values(), key=lambda f: f.path)]
+    errors = [FileError(path, reason) for path, reason in table.errors]
+    errors += [FileError(table.paths[i], stamps.errors[i]) for i in sorted(stamps.errors)]
     result.errors = errors
-    result.aliases = walked.alias_sets
-    files = sum(1 + len(e.aliases) for e in entries.values())
+    result.aliases = table.alias_sets
+    files = n_files + sum(len(a) for a in table.aliases.values())
     result.stats.update({
         "files": files,
-        "images": len(fingerprints),
+        "images": len(images),
         "hashed": hashed,
-        "cached": len(entries) - hashed,
+        "cached": n_files - hashed,
         "vanished": vanished,
         "errors": len(errors),
-        "skipped_links": walked.skipped_links,
-        "aliases": sum(len(a) - 1 for a in walked.alias_sets),
+        "skipped_links": table.skipped_links,
+        "aliases": sum(len(a) for a in table.aliases.values()),
         **extra,
         "seconds": round(time.monotonic() - started, 3),
     })
-    annotate(result, labeller=labeller, images=((p, entries[p].root) for p in sorted(fingerprints)))
-    result.quality = quality_report(fingerprints, entries, labeller)
+    annotate(result, labeller=labeller,
+             images=((table.paths[i], table.roots[r]) for i, r in zip(images.tolist(), table.root[images].tolist(),
+                                                                     strict=True)))
+    result.quality = quality_report(table, stamps, images, labeller)
     result.stats["quality"] = quality.counts(result.quality)
     _save(session, result, carried, copied)
     if not keep_groups:
@@ -209,7 +208,7 @@ def _save(session: Session, result: ScanResult, carried: object, copied: ResultS
             copied.close()
 
 
-def _grouped(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
+def _grouped(roots: list[str], table: FileTable, stamps: Stamps, images: np.ndarray, source: _Source,
              settings: ScanSettings, distinct: set[tuple[str, str]], report: Progress, session: Session, key: str,
              keep_groups: bool) -> tuple[ScanResult, dict[str, object], ResultStore | None]:
     """The groups: the previous ones copied in the database (``keep_groups`` False: not read; the store
@@ -221,9 +220,9 @@ def _grouped(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict
     if reused is not None:
         groups, extra = reused
         return _result(roots, settings, groups), extra, None
-    result, extra = build_groups(roots, entries, fingerprints, settings, distinct, report,
-                                 feature_cache=session.cache_path.with_name("features.sqlite"),
-                                 pairs_path=session.path / PAIRS_NAME)
+    result, extra = _build_groups(roots, table, stamps, images, source, settings, distinct, report,
+                                  feature_cache=session.cache_path.with_name("features.sqlite"),
+                                  pairs_path=session.path / PAIRS_NAME)
     extra["reused_groups"] = False
     return result, extra, None
 
@@ -232,32 +231,85 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
                  settings: ScanSettings, distinct: set[tuple[str, str]] | None = None,
                  report: Progress | None = None, feature_cache: Path | None = None,
                  pairs_path: Path | None = None) -> tuple[ScanResult, dict[str, object]]:
-    """Exact groups by digest, near groups by hash distance (verified, no chaining).
+    """Exact groups by digest, near groups by hash distance (verified, no chaining), of fingerprints
+    in memory (the scan itself keeps them packed: :func:`_build_groups`).
 
     ``pairs_path``: the session's pair store (:mod:`imgreview.scan.incremental`): when it was built
     under the same rules, only the pairs of new contents are searched and verified and only the
     components they touch regrouped (the same result); either way it is brought up to date.
     """
+    paths = sorted(fingerprints)
+    fps = [fingerprints[p] for p in paths]
+    table = FileTable.of([replace(entries[p], size=fp.size, mtime_ns=fp.mtime_ns) for p, fp in zip(paths, fps,
+                                                                                                  strict=True)])
+    stamps = _stamps_of(fps)
+    return _build_groups(roots, table, stamps, np.arange(len(fps), dtype=np.int64), _MemorySource(fps), settings,
+                         distinct, report, feature_cache, pairs_path)
+
+
+@dataclass(slots=True)
+class _Nodes:
+    """The distinct contents (digests) of the images, in digest order, packed: node ``k``'s files are
+    ``files[start[k]:start[k] + count[k]]`` (file indices, in path order), ``first[k]`` the first."""
+
+    files: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    first: np.ndarray
+    digests: list[str]
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def of(self, k: int) -> list[int]:
+        s = int(self.start[k])
+        out: list[int] = self.files[s:s + int(self.count[k])].tolist()
+        return out
+
+
+def _nodes(stamps: Stamps, images: np.ndarray) -> _Nodes:
+    digest = stamps.digest[images]
+    order = np.argsort(digest, kind="stable")  # files of one content stay in path order
+    files = images[order]
+    ordered = digest[order]
+    del digest, order
+    if len(files):
+        start = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    else:
+        start = np.zeros(0, dtype=np.int64)
+    count = np.diff(np.concatenate((start, [len(files)]))).astype(np.int64)
+    first = files[start]
+    return _Nodes(files, start, count, first, [d.decode("ascii") for d in ordered[start].tolist()])
+
+
+def _build_groups(roots: list[str], table: FileTable, stamps: Stamps, images: np.ndarray, source: _Source,
+                  settings: ScanSettings, distinct: set[tuple[str, str]] | None = None,
+                  report: Progress | None = None, feature_cache: Path | None = None,
+                  pairs_path: Path | None = None) -> tuple[ScanResult, dict[str, object]]:
+    """:func:`build_groups` over the scan's packed files: ``images`` (file indices, ascending) of
+    ``table``/``stamps``; signatures, routes and facts read from ``source`` for the contents a
+    stage works on (the routes of every content for the search, once)."""
     report = report or (lambda stage, done, total: None)
     distinct = distinct or set()
     threshold = settings.effective_threshold
-    contents: dict[str, _Content] = {}
-    for path in sorted(fingerprints):
-        fp = fingerprints[path]
-        c = contents.get(fp.digest)
-        if c is None:
-            contents[fp.digest] = c = _Content(fp.digest, fp.hash, [])
-        c.files.append((fp, entries[path]))
-    nodes = sorted(contents.values(), key=lambda c: c.digest)
+    nodes = _nodes(stamps, images)
     n = len(nodes)
     extra: dict[str, object] = {"threshold": threshold}
-    words = to_words([c.hash for c in nodes]) if n else np.zeros((0, 1), dtype=np.uint64)
-    digests = [c.digest for c in nodes]
+    node_hashes = stamps.hash[nodes.first]
+    words = to_words(node_hashes) if n else np.zeros((0, 1), dtype=np.uint64)
+    raw = node_hashes.tobytes()
+    width = node_hashes.shape[1]
+    hashes = [raw[k * width:(k + 1) * width] for k in range(n)]
+    del node_hashes, raw
+    digests = nodes.digests
     timings: dict[str, float] = {}
     engine = choose_engine(n, settings.hash.bits, threshold) if settings.engine == "auto" else settings.engine
 
     def verify(cands: dict[tuple[int, int], Candidate]) -> dict[tuple[int, int], Evidence]:
-        return _verified(nodes, cands, settings, threshold, report, feature_cache, extra, timings)
+        return _verified(nodes, source, cands, settings, threshold, report, feature_cache, extra, timings)
+
+    def routes() -> list[bytes]:
+        return source.routes(nodes.first.tolist())
 
     graph = None
     store = PairStore.open(pairs_path, create=True) if pairs_path is not None else None
@@ -272,8 +324,7 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
 
             try:
                 graph = incremental.rescan(
-                    store, rules, digests, [c.hash for c in nodes], words,
-                    [c.files[0][0].routes for c in nodes] if settings.hash.algorithm == "phash" else None,
+                    store, rules, digests, hashes, words, routes() if settings.hash.algorithm == "phash" else None,
                     settings.hash.bits, threshold, route_threshold(threshold), distinct, verify, merge_candidates,
                     regroup, timings)
             except (StoreDamaged, sqlite3.Error, KeyError, ValueError):
@@ -284,13 +335,13 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
             extra.update(graph.stats)
             clusters, cands, evidence = graph.clusters, graph.cands, graph.evidence
         else:
-            clusters, cands, evidence = _full_graph(nodes, words, settings, threshold, distinct, report, extra,
-                                                    verify, timings)
+            clusters, cands, evidence = _full_graph(digests, routes, words, settings, threshold, distinct, report,
+                                                    extra, verify, timings)
             if store is not None:
                 started = time.monotonic()
                 try:
                     if engine == "exact":
-                        store.write_full(rules, digests, [c.hash for c in nodes], cands, evidence, clusters)
+                        store.write_full(rules, digests, hashes, cands, evidence, clusters)
                     else:
                         store.forget()
                 except sqlite3.Error:
@@ -301,7 +352,8 @@ def build_groups(roots: list[str], entries: dict[str, FileEntry], fingerprints: 
         if store is not None:
             store.close()
     extra["stage_seconds"] = {k: round(v, 3) for k, v in timings.items()}
-    groups = _groups(nodes, clusters, cands, evidence)
+    del words, hashes
+    groups = _groups(table, nodes, source, clusters, cands, evidence)
     report("group", 1, 1)
     return _result(roots, settings, groups), extra
 
@@ -314,14 +366,15 @@ def _distinct_hashes(words: np.ndarray) -> int:
     return len(np.unique(words, axis=0))
 
 
-def _full_graph(nodes: list[_Content], words: np.ndarray, settings: ScanSettings, threshold: int,
+def _full_graph(digests: list[str], routes: Callable[[], list[bytes]], words: np.ndarray, settings: ScanSettings,
+                threshold: int,
                 distinct: set[tuple[str, str]], report: Progress, extra: dict[str, object],
                 verify: Callable[[dict[tuple[int, int], Candidate]], dict[tuple[int, int], Evidence]],
                 timings: dict[str, float]
                 ) -> tuple[list[Cluster], dict[tuple[int, int], Candidate], dict[tuple[int, int], Evidence]]:
     """The whole pair search, verification and grouping: the groups, every candidate pair and the
     evidence of the accepted ones."""
-    n = len(nodes)
+    n = len(digests)
     started = time.monotonic()
     # Collapse identical hash values, then search the distinct ones.
     if n:
@@ -337,16 +390,13 @@ def _full_graph(nodes: list[_Content], words: np.ndarray, settings: ScanSettings
 
     pairs = _expand_to_nodes(hpairs, inverse, len(unique))
     if distinct and len(pairs):
-        digests = [c.digest for c in nodes]
         keep = np.array([(min(digests[a], digests[b]), max(digests[a], digests[b])) not in distinct
                          for a, b in zip(pairs.i.tolist(), pairs.j.tolist(), strict=True)], dtype=bool)
         pairs = Pairs(pairs.i[keep], pairs.j[keep], pairs.d[keep])
     routed = []
     if settings.hash.algorithm == "phash" and n > 1:
-        routed = route_candidates([c.files[0][0].routes for c in nodes], words, settings.hash.bits,
-                                  route_threshold(threshold))
+        routed = route_candidates(routes(), words, settings.hash.bits, route_threshold(threshold))
         if distinct:
-            digests = [c.digest for c in nodes]
             routed = [r for r in routed if (min(digests[r.a], digests[r.b]), max(digests[r.a], digests[r.b]))
                       not in distinct]
     cands = merge_candidates(pairs, routed)
@@ -359,12 +409,12 @@ def _full_graph(nodes: list[_Content], words: np.ndarray, settings: ScanSettings
     keys = sorted(evidence)
     pairs = Pairs(np.asarray([k[0] for k in keys], dtype=np.int64), np.asarray([k[1] for k in keys], dtype=np.int64),
                   np.asarray([cands[k].distance for k in keys], dtype=np.int32)) if keys else Pairs.empty()
-    clusters = reference_groups(n, pairs, [c.digest for c in nodes])
+    clusters = reference_groups(n, pairs, digests)
     timings["group"] = time.monotonic() - started
     return clusters, cands, evidence
 
 
-def _verified(nodes: list[_Content], cands: dict[tuple[int, int], Candidate], settings: ScanSettings,
+def _verified(nodes: _Nodes, files: _Source, cands: dict[tuple[int, int], Candidate], settings: ScanSettings,
               threshold: int, report: Progress, feature_cache: Path | None, extra: dict[str, object],
               timings: dict[str, float]) -> dict[tuple[int, int], Evidence]:
     """The accepted candidate pairs and their evidence (all of them, unverified, without ``settings.verify``).
@@ -383,7 +433,7 @@ def _verified(nodes: list[_Content], cands: dict[tuple[int, int], Candidate], se
     local = {x: k for k, x in enumerate(items)}
     sub = {(local[a], local[b]): Candidate(local[c.a], local[c.b], c.distance, c.route, c.target)
            for (a, b), c in cands.items()}
-    fps = [nodes[x].files[0][0] for x in items]
+    fps = files.fingerprints(nodes.first[items].tolist())
     sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
     report("verify", 0, len(sub))
     source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
@@ -396,37 +446,66 @@ def _verified(nodes: list[_Content], cands: dict[tuple[int, int], Candidate], se
     return {(items[k[0]], items[k[1]]): accepted[k][1] for k in sorted(accepted)}
 
 
-def _groups(nodes: list[_Content], clusters: list[Cluster], cands: dict[tuple[int, int], Candidate],
-            evidence: dict[tuple[int, int], Evidence]) -> list[Group]:
-    """The groups of ``clusters`` (near) and of identical files outside them (exact), in the scan's order."""
-    in_cluster = {m for cl in clusters for m, _ in cl.members}
-    groups: list[Group] = []
+GROUP_BATCH = 4096  # files whose fingerprints are read at once to build the groups' members
+
+
+def _groups(table: FileTable, nodes: _Nodes, source: _Source, clusters: list[Cluster],
+            cands: dict[tuple[int, int], Candidate], evidence: dict[tuple[int, int], Evidence]) -> list[Group]:
+    """The groups of ``clusters`` (near) and of identical files outside them (exact), in the scan's order.
+
+    The members' facts are read from ``source`` a batch of groups at a time."""
+    in_cluster = np.zeros(len(nodes), dtype=bool)
     for cl in clusters:
-        members: list[Member] = []
-        max_d = max((dist for _, dist in cl.members), default=0)
-        for node, dist in cl.members:
-            c = nodes[node]
-            ev = None if node == cl.reference else _oriented(evidence.get((min(node, cl.reference),
-                                                                             max(node, cl.reference))),
-                                                                node, cands.get((min(node, cl.reference),
-                                                                                 max(node, cl.reference))))
-            for k, (fp, entry) in enumerate(c.files):
-                member = _member(fp, entry, dist, exact=len(c.files) > 1)
-                if ev is not None:
-                    member.evidence = ev
-                elif k > 0:
-                    member.evidence = {"signal": "exact", "summary": "identical file"}
-                members.append(member)
-        ref = nodes[cl.reference]
-        groups.append(Group(id="g" + ref.digest[:12], kind="near", max_distance=int(max_d),
-                            reference=ref.files[0][0].path, members=members))
-    for node, c in enumerate(nodes):
-        if len(c.files) > 1 and node not in in_cluster:
-            members = [_member(fp, entry, 0, exact=True) for fp, entry in c.files]
-            groups.append(Group(id="g" + c.digest[:12], kind="exact", max_distance=0,
-                                reference=c.files[0][0].path, members=members))
+        for m, _ in cl.members:
+            in_cluster[m] = True
+    specs: list[tuple[Cluster | None, int]] = [(c, c.reference) for c in clusters]
+    specs += [(None, node) for node in np.flatnonzero((nodes.count > 1) & ~in_cluster).tolist()]
+    del in_cluster
+    groups: list[Group] = []
+    at = 0
+    while at < len(specs):
+        batch: list[tuple[Cluster | None, int]] = []
+        wanted: list[int] = []
+        while at < len(specs) and (not batch or len(wanted) < GROUP_BATCH):
+            spec, node = specs[at]
+            batch.append(specs[at])
+            for m in ([node] if spec is None else [m for m, _ in spec.members]):
+                wanted.extend(nodes.of(m))
+            at += 1
+        fp_of = dict(zip(wanted, source.fingerprints(wanted), strict=True))
+        for spec, node in batch:
+            groups.append(_near_group(table, nodes, fp_of, spec, cands, evidence) if spec is not None
+                          else _exact_group(table, nodes, fp_of, node))
     groups.sort(key=lambda g: (g.reference, g.id))
     return groups
+
+
+def _near_group(table: FileTable, nodes: _Nodes, fp_of: dict[int, Fingerprint], cl: Cluster,
+                cands: dict[tuple[int, int], Candidate], evidence: dict[tuple[int, int], Evidence]) -> Group:
+    members: list[Member] = []
+    max_d = max((dist for _, dist in cl.members), default=0)
+    for node, dist in cl.members:
+        ev = None if node == cl.reference else _oriented(evidence.get((min(node, cl.reference),
+                                                                         max(node, cl.reference))),
+                                                            node, cands.get((min(node, cl.reference),
+                                                                             max(node, cl.reference))))
+        files = nodes.of(node)
+        for k, f in enumerate(files):
+            member = _member(fp_of[f], table, f, dist, exact=len(files) > 1)
+            if ev is not None:
+                member.evidence = ev
+            elif k > 0:
+                member.evidence = {"signal": "exact", "summary": "identical file"}
+            members.append(member)
+    ref = nodes.first[cl.reference]
+    return Group(id="g" + nodes.digests[cl.reference][:12], kind="near", max_distance=int(max_d),
+                 reference=table.paths[ref], members=members)
+
+
+def _exact_group(table: FileTable, nodes: _Nodes, fp_of: dict[int, Fingerprint], node: int) -> Group:
+    files = nodes.of(node)
+    return Group(id="g" + nodes.digests[node][:12], kind="exact", max_distance=0, reference=table.paths[files[0]],
+                 members=[_member(fp_of[f], table, f, 0, exact=True) for f in files])
 
 
 def _route_name(route: int) -> str:
@@ -565,32 +644,122 @@ def _result(roots: list[str], settings: ScanSettings, groups: list[Group]) -> Sc
     )
 
 
-def _member(fp: Fingerprint, entry: FileEntry, distance: int, exact: bool) -> Member:
+def _member(fp: Fingerprint, table: FileTable, file: int, distance: int, exact: bool) -> Member:
     return Member(
         path=fp.path, digest=fp.digest, distance=int(distance), size=fp.size, width=fp.width,
         height=fp.height, format=fp.format, mode=fp.mode, mtime=fp.mtime_ns / 1e9, taken=fp.taken,
-        camera=fp.camera, root=entry.root, exact=exact, aliases=list(entry.aliases),
-        meta=json.loads(fp.meta) if fp.meta else None,
+        camera=fp.camera, root=table.roots[int(table.root[file])], exact=exact,
+        aliases=list(table.aliases.get(file, ())), meta=json.loads(fp.meta) if fp.meta else None,
     )
 
 
-def _needs_quality(item: Fingerprint | Failure) -> bool:
-    """A fingerprint cached by a version without quality statistics is computed again."""
-    return isinstance(item, Fingerprint) and not item.quality
-
-
-def quality_report(fingerprints: dict[str, Fingerprint], entries: dict[str, FileEntry],
-                   labeller: Labeller) -> list[dict[str, object]]:
+def quality_report(table: FileTable, stamps: Stamps, images: np.ndarray, labeller: Labeller) -> list[dict[str, object]]:
     """The quality flags of every image (relative to its label), for the images with an issue."""
     items: list[tuple[str, quality.Stats, str | None]] = []
-    for path in sorted(fingerprints):
-        try:
-            stats, _ = quality.decode(fingerprints[path].quality)
-        except ValueError:
-            continue
-        label, _split = labeller.classify(path, entries[path].root)
-        items.append((path, stats, label))
+    for i in images[stamps.has_stats[images]].tolist():
+        path = table.paths[i]
+        label, _split = labeller.classify(path, table.roots[int(table.root[i])])
+        items.append((path, quality.Stats.unpack(stamps.stats[i].tobytes()), label))
     return quality.report(items)
+
+
+# ------------------------------------------------------------------------------------------ packed files
+DIGEST_CHARS = 2 * DIGEST_SIZE
+# quality blob (quality.encode): the statistics kept per file, and the whole blob's size
+_STATS_BYTES = len(quality.Stats(0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0).pack())
+QUALITY_LAYOUT = (_STATS_BYTES, _STATS_BYTES + 2 * quality.FEATURE_DIM)
+
+
+def hash_bytes(bits: int) -> int:
+    """Bytes of a packed hash of ``bits`` bits (whole 64-bit words, see Fingerprint.hash)."""
+    return max(1, (bits + 63) // 64) * 8
+
+
+def _stamp(stamps: Stamps, table: FileTable, i: int, fp: Fingerprint) -> None:
+    """File ``i`` fingerprinted now: its packed columns (its size and mtime: the fingerprint's, read when hashed)."""
+    digest = fp.digest.encode("ascii")
+    if len(digest) != stamps.digest.dtype.itemsize or len(fp.hash) != stamps.hash.shape[1]:
+        raise ImgreviewError(f"{fp.path}: a fingerprint of another layout (digest {fp.digest!r}, "
+                             f"{len(fp.hash)} hash bytes)")
+    stamps.status[i] = IMAGE
+    stamps.digest[i] = digest
+    stamps.hash[i] = np.frombuffer(fp.hash, dtype=np.uint8)
+    if len(fp.quality) == QUALITY_LAYOUT[1]:
+        stamps.stats[i] = np.frombuffer(fp.quality, dtype=np.uint8, count=QUALITY_LAYOUT[0])
+        stamps.has_stats[i] = True
+    table.size[i] = fp.size
+    table.mtime_ns[i] = fp.mtime_ns
+
+
+def _stamps_of(fps: list[Fingerprint]) -> Stamps:
+    """The packed columns of fingerprints in memory (:func:`build_groups`)."""
+    n = len(fps)
+    chars = max((len(fp.digest) for fp in fps), default=DIGEST_CHARS)
+    width = max((len(fp.hash) for fp in fps), default=8)
+    out = Stamps(np.full(n, IMAGE, dtype=np.int8), np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=f"S{chars}"),
+                 np.zeros((n, width), dtype=np.uint8), np.zeros((n, QUALITY_LAYOUT[0]), dtype=np.uint8),
+                 np.zeros(n, dtype=bool))
+    for i, fp in enumerate(fps):
+        out.digest[i] = fp.digest.encode("ascii")
+        out.hash[i, :len(fp.hash)] = np.frombuffer(fp.hash, dtype=np.uint8)
+        if len(fp.quality) == QUALITY_LAYOUT[1]:
+            out.stats[i] = np.frombuffer(fp.quality, dtype=np.uint8, count=QUALITY_LAYOUT[0])
+            out.has_stats[i] = True
+    return out
+
+
+def _key_rows(table: FileTable, stamps: Stamps, images: np.ndarray) -> Iterator[tuple[str, bytes, bytes, int, list[str]]]:
+    """(path, digest, hash, mtime_ns, aliases) of every image in path order, for :func:`grouping_key`."""
+    for start in range(0, len(images), 65536):
+        chunk = images[start:start + 65536]
+        digests = stamps.digest[chunk].tolist()
+        hashes = stamps.hash[chunk]
+        mtimes = table.mtime_ns[chunk].tolist()
+        for k, i in enumerate(chunk.tolist()):
+            yield table.paths[i], digests[k], hashes[k].tobytes(), mtimes[k], table.aliases.get(i, [])
+
+
+class _Source(Protocol):
+    """The fingerprints of files by index (in the order asked), and the route hashes alone."""
+
+    def fingerprints(self, files: list[int]) -> list[Fingerprint]: ...
+
+    def routes(self, files: list[int]) -> list[bytes]: ...
+
+
+class _CacheSource:
+    """Files' fingerprints read back from their rows in the session's fingerprint cache."""
+
+    def __init__(self, path: Path, table: FileTable, stamps: Stamps) -> None:
+        self.path, self.table, self.stamps = path, table, stamps
+
+    def fingerprints(self, files: list[int]) -> list[Fingerprint]:
+        if not files:
+            return []
+        with FingerprintCache(self.path) as cache:
+            out = cache.fingerprints_by_rowid(self.stamps.rowid[files].tolist(), [self.table.paths[i] for i in files])
+        for fp in out:
+            fp.format, fp.mode = sys.intern(fp.format), sys.intern(fp.mode)
+        return out
+
+    def routes(self, files: list[int]) -> list[bytes]:
+        if not files:
+            return []
+        with FingerprintCache(self.path) as cache:
+            return cache.routes_by_rowid(self.stamps.rowid[files].tolist(), [self.table.paths[i] for i in files])
+
+
+class _MemorySource:
+    """Fingerprints in memory, file ``i`` being ``fps[i]``."""
+
+    def __init__(self, fps: list[Fingerprint]) -> None:
+        self.fps = fps
+
+    def fingerprints(self, files: list[int]) -> list[Fingerprint]:
+        return [self.fps[i] for i in files]
+
+    def routes(self, files: list[int]) -> list[bytes]:
+        return [self.fps[i].routes for i in files]
 
 
 def _expand_to_nodes(hpairs: Pairs, inverse: np.ndarray, n_hashes: int) -> Pairs:

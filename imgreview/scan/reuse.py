@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Sequence
 
 from imgreview import __version__
 from imgreview.fs import new_digest
 from imgreview.model import Group
 from imgreview.scan.candidates import VERIFY_RULES
-from imgreview.scan.fingerprint import Fingerprint
 from imgreview.scan.localfeat import RECIPE as FEATURE_RECIPE
-from imgreview.scan.walk import FileEntry
 from imgreview.session.folder import Session, SessionError
 from imgreview.session.store import ResultStore
 from imgreview.settings import ScanSettings
@@ -20,18 +19,18 @@ from imgreview.settings import ScanSettings
 _SEARCH_STATS = ("threshold", "engine", "distinct_hashes", "candidate_pairs", "verified_pairs")
 
 
-def grouping_key(roots: list[str], entries: dict[str, FileEntry], fingerprints: dict[str, Fingerprint],
+def grouping_key(roots: list[str], images: Iterable[tuple[str, bytes, bytes, int, Sequence[str]]],
                  settings: ScanSettings, distinct: set[tuple[str, str]]) -> str:
-    """A digest of everything the groups depend on: files, contents, hashes, settings, "not duplicates"."""
+    """A digest of everything the groups depend on: files, contents, hashes, settings, "not duplicates".
+
+    ``images``: (path, digest as ASCII bytes, hash, mtime_ns, aliases) of every image, in path order."""
     h = new_digest()
     h.update(json.dumps([__version__, FEATURE_RECIPE, VERIFY_RULES, roots, settings.hash.key, settings.effective_threshold,
                          settings.engine,
                          settings.verify, sorted(distinct)], ensure_ascii=True).encode("ascii"))
-    for path in sorted(fingerprints):
-        fp = fingerprints[path]
-        entry = entries[path]
-        h.update(b"\0".join([os.fsencode(path), fp.digest.encode("ascii"), fp.hash, str(fp.mtime_ns).encode(),
-                              *(os.fsencode(a) for a in entry.aliases)]) + b"\n")
+    for path, digest, hsh, mtime_ns, aliases in images:
+        h.update(b"\0".join([os.fsencode(path), digest, hsh, str(mtime_ns).encode(),
+                              *(os.fsencode(a) for a in aliases)]) + b"\n")
     return h.hexdigest()
 
 

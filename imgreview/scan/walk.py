@@ -14,10 +14,12 @@ import errno
 import fnmatch
 import os
 import stat
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from pathlib import Path
+
+import numpy as np
 
 from imgreview.scan.fingerprint import image_extensions
 
@@ -44,6 +46,53 @@ class WalkResult:
 
 
 @dataclass(slots=True)
+class FileTable:
+    """The walk's files packed: one path string per file and numpy columns, no object per file.
+
+    ``paths`` sorted; file ``i`` is under ``roots[root[i]]``; ``aliases`` only for the files that
+    have some (hard links, followed symbolic links). What a scan of millions of files keeps.
+    """
+
+    paths: list[str]
+    roots: list[str]
+    root: np.ndarray  # (n,) uint16: index into roots
+    size: np.ndarray  # (n,) int64
+    mtime_ns: np.ndarray  # (n,) int64
+    aliases: dict[int, list[str]] = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped_links: int = 0
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @property
+    def alias_sets(self) -> list[list[str]]:
+        return [[self.paths[i], *self.aliases[i]] for i in sorted(self.aliases)]
+
+    def entry(self, i: int) -> FileEntry:
+        return FileEntry(self.paths[i], self.roots[int(self.root[i])], int(self.size[i]), int(self.mtime_ns[i]),
+                         0, 0, list(self.aliases.get(i, ())))
+
+    def entries(self) -> Iterator[FileEntry]:
+        return (self.entry(i) for i in range(len(self.paths)))
+
+    @classmethod
+    def of(cls, files: Sequence[FileEntry], errors: list[tuple[str, str]] | None = None,
+           skipped_links: int = 0) -> FileTable:
+        """A table of ``files`` (sorted by path, one entry per inode, as :func:`walk` returns them)."""
+        roots: list[str] = []
+        slot: dict[str, int] = {}
+        for f in files:
+            if f.root not in slot:
+                slot[f.root] = len(roots)
+                roots.append(f.root)
+        return cls([f.path for f in files], roots, np.fromiter((slot[f.root] for f in files), np.uint16, len(files)),
+                   np.fromiter((f.size for f in files), np.int64, len(files)),
+                   np.fromiter((f.mtime_ns for f in files), np.int64, len(files)),
+                   {i: list(f.aliases) for i, f in enumerate(files) if f.aliases}, list(errors or []), skipped_links)
+
+
+@dataclass(slots=True)
 class WalkOptions:
     hidden: bool = False
     follow_links: bool = False
@@ -57,15 +106,22 @@ def _excluded(rel: str, name: str, excludes: tuple[str, ...]) -> bool:
 
 def walk(roots: list[str], options: WalkOptions | None = None) -> WalkResult:
     """Collect image files under ``roots`` (absolute paths)."""
+    table = walk_files(roots, options)
+    return WalkResult(files=list(table.entries()), errors=table.errors, skipped_links=table.skipped_links,
+                      alias_sets=table.alias_sets)
+
+
+def walk_files(roots: list[str], options: WalkOptions | None = None) -> FileTable:
+    """:func:`walk` packed: the same files in the same order, as a :class:`FileTable` (what the
+    scan keeps for millions of files: a path string and a few numbers each, no object per file)."""
     walker = _Walker(options or WalkOptions())
-    for root in roots:
+    for k, root in enumerate(roots):
+        walker.root_index = k
         stack = [root]
         while stack:  # depth first, in sorted order
             stack.extend(reversed(walker.visit(stack.pop(), root)))
-    files = _collapse_aliases(walker.found, walker.hard_links)
-    alias_sets = [[f.path, *f.aliases] for f in files if f.aliases]
     walker.errors.sort()  # folders are listed in the file system's order: report in path order
-    return WalkResult(files=files, errors=walker.errors, skipped_links=walker.skipped_links, alias_sets=alias_sets)
+    return walker.table(roots)
 
 
 class _Walker:
@@ -81,7 +137,11 @@ class _Walker:
             except OSError:
                 continue
             self.skip.add((st_skip.st_dev, st_skip.st_ino))
-        self.found: list[FileEntry] = []
+        # what was found, packed (one path string and five numbers per file; sorted in table())
+        self.paths: list[str] = []
+        self.roots = array("H")
+        self.sizes, self.mtimes, self.devs, self.inos = array("q"), array("q"), array("Q"), array("Q")
+        self.root_index = 0
         self.errors: list[tuple[str, str]] = []
         self.skipped_links = 0
         # Two paths to one inode need a hard link or a followed symbolic link: else no alias to look for.
@@ -97,7 +157,7 @@ class _Walker:
         """
         entries = self._list(directory, root)
         subdirs: list[str] = []
-        hidden, excludes, exts, found = self.opts.hidden, self.opts.excludes, self.exts, self.found
+        hidden, excludes, exts = self.opts.hidden, self.opts.excludes, self.exts
         for entry in entries:
             name = entry.name
             if not hidden and name[0] == ".":
@@ -126,11 +186,47 @@ class _Walker:
                 self._visit_entry(entry, root)  # records why
                 continue
             if stat.S_ISREG(st.st_mode):
-                found.append(FileEntry(entry.path, root, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+                self._found(entry.path, st)
                 if st.st_nlink > 1:
                     self.hard_links = True
         subdirs.sort()
         return subdirs
+
+    def _found(self, path: str, st: os.stat_result) -> None:
+        self.paths.append(path)
+        self.roots.append(self.root_index)
+        self.sizes.append(st.st_size)
+        self.mtimes.append(st.st_mtime_ns)
+        self.devs.append(st.st_dev)
+        self.inos.append(st.st_ino)
+
+    def table(self, roots: list[str]) -> FileTable:
+        """The files found, sorted by path, one per (device, inode): the first path in sorted
+        order, the others its aliases (looked for only when a hard link or a followed link was seen)."""
+        paths = self.paths
+        order = sorted(range(len(paths)), key=paths.__getitem__)
+        keep = order
+        aliases: dict[int, list[str]] = {}
+        if self.hard_links:
+            first: dict[tuple[int, int], int] = {}
+            keep = []
+            for k in order:
+                at = first.setdefault((self.devs[k], self.inos[k]), len(keep))
+                if at == len(keep):
+                    keep.append(k)
+                elif paths[k] != paths[keep[at]]:
+                    aliases.setdefault(at, []).append(paths[k])
+        idx = np.asarray(keep, dtype=np.int64)
+        del order
+
+        def column(values: array[int], dtype: type) -> np.ndarray:
+            return np.frombuffer(values, dtype=dtype)[idx] if len(idx) else np.zeros(0, dtype=dtype)
+
+        table = FileTable([paths[k] for k in keep], list(roots), column(self.roots, np.uint16),
+                          column(self.sizes, np.int64), column(self.mtimes, np.int64), aliases, self.errors,
+                          self.skipped_links)
+        self.paths = []
+        return table
 
     def _list(self, directory: str, root: str) -> list[os.DirEntry[str]]:
         """The sorted entries of a folder to walk; none for a folder seen, skipped or unreadable."""
@@ -177,7 +273,7 @@ class _Walker:
                 self.errors.append((entry.path, f"cannot stat: {exc.strerror or exc}"))
             return False
         if stat.S_ISREG(st.st_mode):
-            self.found.append(FileEntry(entry.path, root, st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino))
+            self._found(entry.path, st)
             self.hard_links = True  # the slow path: look for aliases, whatever led here
         return False
 
@@ -189,23 +285,6 @@ class _Walker:
             to_dir = False
         if to_dir or os.path.splitext(entry.name)[1].lower() in self.exts:
             self.skipped_links += 1
-
-
-def _collapse_aliases(found: list[FileEntry], may_alias: bool = True) -> list[FileEntry]:
-    """One entry per (device, inode), the first path in sorted order, the others as its aliases.
-
-    ``may_alias`` False (no hard link seen, no link followed): every path is its own inode, only sorted.
-    """
-    found.sort(key=attrgetter("path"))
-    if not may_alias:
-        return found
-    by_inode: dict[tuple[int, int], FileEntry] = {}
-    for entry in found:
-        key = (entry.dev, entry.ino)
-        first = by_inode.setdefault(key, entry)
-        if first is not entry and entry.path != first.path:
-            first.aliases.append(entry.path)
-    return list(by_inode.values())  # in path order: each inode's first path, and they are sorted
 
 
 def resolve_roots(roots: Sequence[str | Path]) -> list[str]:

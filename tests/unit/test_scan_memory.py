@@ -1,0 +1,114 @@
+"""The scan's packed files (branch scale5): the walk, the cache look-up, the search and the grouping
+keep numpy columns per file and read fingerprints back from the cache only for the files a stage
+works on; the results are main's, byte for byte."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imgreview.scan import pipeline
+from imgreview.scan.cache import CacheError, FingerprintCache
+from imgreview.scan.fingerprint import Fingerprint
+from imgreview.scan.incremental import PAIRS_NAME
+from imgreview.scan.walk import FileTable, walk, walk_files
+from imgreview.session.folder import Session
+from imgreview.settings import ScanSettings
+from tests.helpers import scan_golden
+from tests.helpers.imagegen import brightened, gradient, resized, save, scene
+
+
+@pytest.fixture(scope="module")
+def golden_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("golden")
+    scan_golden.make(folder)
+    return folder
+
+
+@pytest.mark.parametrize("case", sorted(scan_golden.CASES))
+def test_the_packed_scan_gives_mains_json_byte_for_byte(golden_tree: Path, case: str) -> None:
+    """Groups, members, evidence, flags, quality, errors, aliases, stats: what main (13e8ea3, every
+    fingerprint in memory) stored for the same tree and cache."""
+    expected = (scan_golden.DATA / f"scan_golden-{case}.json").read_text()
+    assert scan_golden.result_json(golden_tree, case) == expected
+
+
+def test_the_scan_never_loads_every_fingerprint(golden_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No dict of every cached fingerprint; fingerprints read back only for candidates and group members."""
+    def refuse(*args: object) -> None:
+        raise AssertionError("the whole cache read into memory")
+
+    monkeypatch.setattr(FingerprintCache, "lookup", refuse)
+    read: list[int] = []
+    real = FingerprintCache.fingerprints_by_rowid
+
+    def counted(self: FingerprintCache, rowids: list[int], paths: list[str]) -> list[Fingerprint]:
+        read.extend(rowids)
+        return real(self, rowids, paths)
+
+    monkeypatch.setattr(FingerprintCache, "fingerprints_by_rowid", counted)
+    text = scan_golden.result_json(golden_tree, "verify")
+    data = json.loads(text)
+    members = sum(len(g["members"]) for g in data["groups"])
+    images = data["stats"]["images"]
+    assert 0 < members < images
+    # each group member once for the groups, each candidate's first file once for the verification
+    assert len(read) <= members + data["stats"]["distinct_hashes"] + data["stats"]["candidate_pairs"] * 2
+    assert len(read) < 2 * images
+
+
+def test_walk_files_is_the_walk_packed(golden_tree: Path) -> None:
+    root = str(golden_tree / "root")
+    table = walk_files([root])
+    entries = walk([root]).files
+    assert table.paths == [e.path for e in entries] == sorted(table.paths)
+    assert [table.entry(i) for i in range(len(table))] == [
+        type(e)(e.path, e.root, e.size, e.mtime_ns, 0, 0, e.aliases) for e in entries]
+    assert table.alias_sets == walk([root]).alias_sets and len(table.alias_sets) == 2
+    again = FileTable.of(entries)
+    assert again.paths == table.paths and again.aliases == table.aliases
+    assert np.array_equal(again.size, table.size) and np.array_equal(again.mtime_ns, table.mtime_ns)
+
+
+def test_a_row_changed_under_the_scan_is_an_error_not_a_wrong_result(tmp_path: Path) -> None:
+    save(gradient(), tmp_path / "root" / "a.png")
+    session = Session(tmp_path / "session")
+    pipeline.scan([str(tmp_path / "root")], ScanSettings(jobs=1), session)
+    with FingerprintCache(session.cache_path) as cache:
+        (rowid,) = cache.rowids([str(tmp_path / "root" / "a.png")])
+        assert rowid >= 0
+        assert cache.fingerprints_by_rowid([rowid], [str(tmp_path / "root" / "a.png")])[0].path.endswith("a.png")
+        with pytest.raises(CacheError, match="changed during the scan"):
+            cache.fingerprints_by_rowid([rowid], [str(tmp_path / "root" / "b.png")])
+        with pytest.raises(CacheError, match="changed during the scan"):
+            cache.routes_by_rowid([rowid + 1000], [str(tmp_path / "root" / "a.png")])
+
+
+def test_a_first_scan_and_a_rescan_from_the_cache_give_the_same_json(tmp_path: Path) -> None:
+    """Fingerprints computed in this scan (their rows found after the hash stage) and the same
+    fingerprints read from the cache by a rescan that searches and groups again."""
+    root = tmp_path / "root"
+    base = scene(7)
+    save(base, root / "train" / "cat" / "a.jpg")
+    save(resized(base, 0.7), root / "train" / "cat" / "b.jpg")
+    save(brightened(base, 1.1), root / "val" / "cat" / "c.png")
+    save(gradient(), root / "val" / "dog" / "d.png")
+    shutil.copy(root / "train" / "cat" / "a.jpg", root / "val" / "dog" / "copy.jpg")
+    (root / "val" / "dog" / "broken.jpg").write_bytes(b"not a picture")
+    session = Session(tmp_path / "session")
+    first = pipeline.scan([str(root)], ScanSettings(jobs=1), session)
+    assert first.stats["hashed"] == 6 and first.stats["groups"] >= 1
+    text = Session(session.path).load_result().to_json()
+    (session.path / PAIRS_NAME).unlink()
+    session.store_path.unlink()
+    again = pipeline.scan([str(root)], ScanSettings(jobs=1), session)
+    assert again.stats["hashed"] == 0 and again.stats["reused_groups"] is False
+    texts = [json.loads(t) for t in (text, Session(session.path).load_result().to_json())]
+    for data in texts:
+        for k in ("seconds", "stage_seconds", "hashed", "cached", "features_computed"):
+            data["stats"].pop(k, None)
+    assert texts[0] == texts[1]
