@@ -49,8 +49,55 @@ def _status_mb(field: str) -> float:
     return 0.0
 
 
+_PEAK = [0.0]  # the highest VmHWM read before a reset (--trace resets it around each traced call)
+
+
 def peak_mb() -> float:
-    return _status_mb("VmHWM")
+    _PEAK[0] = max(_PEAK[0], _status_mb("VmHWM"))
+    return _PEAK[0]
+
+
+def _reset_peak() -> float:
+    """Read the peak so far, then start the kernel's high-water mark again from the current RSS."""
+    peak = peak_mb()
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+    return peak
+
+
+# pipeline functions timed and measured by --trace (those of the code measured that exist)
+TRACED = ("lookup_packed", "find_pairs", "_expand_to_nodes", "route_candidates", "merge_candidates", "_verified",
+          "reference_groups", "_groups", "annotate", "quality_report", "_save", "grouping_key", "_nodes")
+
+
+def _trace(pipeline: object) -> None:
+    """Wrap the functions of :data:`TRACED` (pipeline's names, FingerprintCache.lookup_packed): print
+    each call's wall time and its own peak (``VmHWM`` reset at the call, /proc/self/clear_refs)."""
+    import functools
+
+    from imgreview.scan.cache import FingerprintCache
+
+    def wrap(name: str, fn: object) -> object:
+        @functools.wraps(fn)  # type: ignore[arg-type]
+        def traced(*args: object, **kwargs: object) -> object:
+            _reset_peak()
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)  # type: ignore[operator]
+            finally:
+                own = _status_mb("VmHWM")
+                print(json.dumps({"call": name, "s": round(time.perf_counter() - t, 2), "own_peak_mb": round(own),
+                                  "rss_mb": round(rss_mb())}), flush=True)
+        return traced
+
+    for name in TRACED:
+        if name == "lookup_packed" and hasattr(FingerprintCache, name):
+            setattr(FingerprintCache, name, wrap(name, getattr(FingerprintCache, name)))
+        elif hasattr(pipeline, name):
+            setattr(pipeline, name, wrap(name, getattr(pipeline, name)))
 
 
 def rss_mb() -> float:
@@ -106,7 +153,7 @@ class _Stop(Exception):
     """Raised by the progress callback at ``--stop-at``: the stages before it are measured."""
 
 
-def child(folder: Path, n: int, header_only: bool, stop_at: str | None = None) -> None:
+def child(folder: Path, n: int, header_only: bool, stop_at: str | None = None, trace: bool = False) -> None:
     import imgreview.scan.pipeline as pipeline
     from imgreview.scan.walk import FileEntry, WalkResult
     from imgreview.session.folder import Session
@@ -138,6 +185,8 @@ def child(folder: Path, n: int, header_only: bool, stop_at: str | None = None) -
         return FileTable(paths(root, n), [root], np.zeros(n, dtype=np.uint16), 50_000 + k % 900_000,
                          1_700_000_000_000_000_000 + k)
 
+    if trace:
+        _trace(pipeline)
     if hasattr(pipeline, "walk_files"):
         setattr(pipeline, "walk_files", fake_walk_files)  # noqa: B010
     else:
@@ -177,11 +226,12 @@ def main() -> None:
     ap.add_argument("--code", help="a folder holding the imgreview package to measure (default: this tree's)")
     ap.add_argument("--stop-at", help="stop when the scan reaches this stage (e.g. index: measure the walk and "
                     "the cache look-up alone)")
+    ap.add_argument("--trace", action="store_true", help="time and measure the main calls of the scan one by one")
     ap.add_argument("--make-only", action="store_true", help="only build the synthetic cache in --dir")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.dir), args.files, args.header_only, args.stop_at)
+        child(Path(args.dir), args.files, args.header_only, args.stop_at, args.trace)
         return
     with tempfile.TemporaryDirectory(prefix="imgreview-mem-") as tmp:
         folder = Path(args.dir or tmp)
@@ -194,7 +244,8 @@ def main() -> None:
         env = {**os.environ, **({"MEMORY_BENCH_CODE": str(Path(args.code).resolve())} if args.code else {})}
         subprocess.run([sys.executable, __file__, "--child", "--files", str(args.files), "--dir", str(folder)]
                        + (["--header-only"] if args.header_only else [])
-                       + (["--stop-at", args.stop_at] if args.stop_at else []), check=True, env=env)
+                       + (["--stop-at", args.stop_at] if args.stop_at else [])
+                       + (["--trace"] if args.trace else []), check=True, env=env)
 
 
 if __name__ == "__main__":
