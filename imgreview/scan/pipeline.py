@@ -653,14 +653,36 @@ def _member(fp: Fingerprint, table: FileTable, file: int, distance: int, exact: 
     )
 
 
+QUALITY_CHUNK = 65536  # pictures flagged at a time (their statistics and verdicts as objects)
+
+
 def quality_report(table: FileTable, stamps: Stamps, images: np.ndarray, labeller: Labeller) -> list[dict[str, object]]:
-    """The quality flags of every image (relative to its label), for the images with an issue."""
-    items: list[tuple[str, quality.Stats, str | None]] = []
-    for i in images[stamps.has_stats[images]].tolist():
-        path = table.paths[i]
-        label, _split = labeller.classify(path, table.roots[int(table.root[i])])
-        items.append((path, quality.Stats.unpack(stamps.stats[i].tobytes()), label))
-    return quality.report(items)
+    """The quality flags of every image (relative to its label), for the images with an issue.
+
+    A chunk of pictures at a time against the labels' references over all of them: per picture only
+    its four compared values and its label are held for the whole set."""
+    rated = images[stamps.has_stats[images]]
+    cols = np.empty((len(rated), 4), dtype=np.float64)
+    labels: list[str | None] = []
+    same: dict[str | None, str | None] = {}
+    for start in range(0, len(rated), QUALITY_CHUNK):
+        chunk = rated[start:start + QUALITY_CHUNK].tolist()
+        cols[start:start + len(chunk)] = quality.columns([_stats(stamps, i) for i in chunk])
+        for i in chunk:
+            label, _split = labeller.classify(table.paths[i], table.roots[int(table.root[i])])
+            labels.append(same.setdefault(label, label))
+    refs = quality.references(cols, labels)
+    del cols
+    out: list[dict[str, object]] = []
+    for start in range(0, len(rated), QUALITY_CHUNK):
+        chunk = rated[start:start + QUALITY_CHUNK].tolist()
+        out += quality.report([(table.paths[i], _stats(stamps, i), labels[start + k]) for k, i in enumerate(chunk)],
+                              refs)
+    return out
+
+
+def _stats(stamps: Stamps, i: int) -> quality.Stats:
+    return quality.Stats.unpack(stamps.stats[i].tobytes())
 
 
 # ------------------------------------------------------------------------------------------ packed files

@@ -199,27 +199,51 @@ def _median(values: Sequence[float] | np.ndarray) -> float:
     return float(np.median(np.asarray(values, dtype=np.float64))) if len(values) else 0.0
 
 
-def flag(stats: Sequence[Stats], labels: Sequence[str | None],
-         thresholds: dict[str, float] | None = None) -> list[Verdict]:
-    """Scores and issues of every picture; ``labels[i]`` is picture i's label (None: no label)."""
-    limits = {**THRESHOLDS, **(thresholds or {})}
-    n = len(stats)
-    if len(labels) != n:
-        raise ValueError("one label per picture")
+Reference = tuple[float, float, float, float]  # a label's median sharpness, log aspect, side, colourfulness
+
+
+def columns(stats: Sequence[Stats]) -> np.ndarray:
+    """``(n, 4)``: each picture's sharpness, log aspect ratio, side and colourfulness, as :func:`flag`
+    compares them with its label's (:func:`references` of these rows, in chunks if need be)."""
+    out = np.empty((len(stats), 4), dtype=np.float64)
+    out[:, 0] = [s.sharpness for s in stats]
+    out[:, 1] = [math.log(max(s.width, 1) / max(s.height, 1)) for s in stats]
+    out[:, 2] = [math.sqrt(max(s.width, 1) * max(s.height, 1)) for s in stats]
+    out[:, 3] = [s.colourfulness for s in stats]
+    return out
+
+
+def references(cols: np.ndarray, labels: Sequence[str | None]) -> dict[str | None, Reference]:
+    """Each label's reference (the medians of its pictures' :func:`columns`; everyone's for a label
+    of fewer than :data:`MIN_PEERS` pictures)."""
     by_label: dict[str | None, list[int]] = {}
     for i, label in enumerate(labels):
         by_label.setdefault(label, []).append(i)
-    sharp = np.array([s.sharpness for s in stats], dtype=np.float64)
-    logar = np.array([math.log(max(s.width, 1) / max(s.height, 1)) for s in stats], dtype=np.float64)
-    side = np.array([math.sqrt(max(s.width, 1) * max(s.height, 1)) for s in stats], dtype=np.float64)
-    colour = np.array([s.colourfulness for s in stats], dtype=np.float64)
-    ref: dict[str | None, tuple[float, float, float, float]] = {}
+    sharp, logar, side, colour = (cols[:, k] for k in range(4))
+    ref: dict[str | None, Reference] = {}
     everyone = (_median(sharp), _median(logar), _median(side), _median(colour))
     for label, idx in by_label.items():
         if len(idx) >= MIN_PEERS:
             ref[label] = (_median(sharp[idx]), _median(logar[idx]), _median(side[idx]), _median(colour[idx]))
         else:
             ref[label] = everyone
+    return ref
+
+
+def flag(stats: Sequence[Stats], labels: Sequence[str | None],
+         thresholds: dict[str, float] | None = None,
+         refs: dict[str | None, Reference] | None = None) -> list[Verdict]:
+    """Scores and issues of every picture; ``labels[i]`` is picture i's label (None: no label).
+
+    ``refs``: the labels' :func:`references` over a whole collection of which ``stats`` is a part
+    (the collection flagged a chunk at a time); by default those of ``stats``."""
+    limits = {**THRESHOLDS, **(thresholds or {})}
+    n = len(stats)
+    if len(labels) != n:
+        raise ValueError("one label per picture")
+    cols = columns(stats)
+    logar, side = cols[:, 1], cols[:, 2]
+    ref = references(cols, labels) if refs is None else refs
     out: list[Verdict] = []
     for i, s in enumerate(stats):
         m_sharp, m_logar, m_side, m_colour = ref[labels[i]]
@@ -267,9 +291,11 @@ def decode(blob: bytes) -> tuple[Stats, np.ndarray]:
     return stats, np.frombuffer(blob[_STATS.size:], dtype="<f2").astype(np.float32)
 
 
-def report(items: Sequence[tuple[str, Stats, str | None]]) -> list[dict[str, object]]:
-    """``[{"path", "issues", "scores"}]`` for every picture with at least one issue (scan results, check)."""
-    verdicts = flag([s for _, s, _ in items], [label for _, _, label in items])
+def report(items: Sequence[tuple[str, Stats, str | None]],
+           refs: dict[str | None, Reference] | None = None) -> list[dict[str, object]]:
+    """``[{"path", "issues", "scores"}]`` for every picture with at least one issue (scan results, check);
+    ``refs`` as :func:`flag`'s."""
+    verdicts = flag([s for _, s, _ in items], [label for _, _, label in items], refs=refs)
     return [{"path": path, "issues": v.issues, "scores": v.scores}
             for (path, _, _), v in zip(items, verdicts, strict=True) if v.issues]
 

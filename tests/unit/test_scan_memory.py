@@ -37,6 +37,17 @@ def test_the_packed_scan_gives_mains_json_byte_for_byte(golden_tree: Path, case:
     assert scan_golden.result_json(golden_tree, case) == expected
 
 
+def test_small_batches_give_the_same_json(golden_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quality flags a few pictures at a time, the groups' members and the rows read a few at a time."""
+    from imgreview.scan import cache
+
+    monkeypatch.setattr(pipeline, "QUALITY_CHUNK", 7)
+    monkeypatch.setattr(pipeline, "GROUP_BATCH", 3)
+    monkeypatch.setattr(cache, "IN_CHUNK", 4)
+    expected = (scan_golden.DATA / "scan_golden-verify.json").read_text()
+    assert scan_golden.result_json(golden_tree, "verify") == expected
+
+
 def test_the_scan_never_loads_every_fingerprint(golden_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No dict of every cached fingerprint; fingerprints read back only for candidates and group members."""
     def refuse(*args: object) -> None:
