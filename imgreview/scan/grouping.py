@@ -15,6 +15,7 @@ contents, not on the order in which files were found.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,7 @@ class Cluster:
     members: list[tuple[int, int]]  # (item, distance to reference), the reference first with 0
 
 
-def reference_groups(n: int, pairs: Pairs, keys: list[str]) -> list[Cluster]:
+def reference_groups(n: int, pairs: Pairs, keys: Sequence[str]) -> list[Cluster]:
     """Group items ``0..n-1`` given verified ``pairs``; ``keys`` break ties deterministically."""
     if len(pairs) == 0:
         return []

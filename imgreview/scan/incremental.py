@@ -34,7 +34,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ import numpy as np
 from imgreview import __version__
 from imgreview.fs import new_digest
 from imgreview.scan.candidates import VERIFY_RULES, Candidate, Evidence
+from imgreview.scan.columns import DigestColumn
 from imgreview.scan.grouping import Cluster
 from imgreview.scan.localfeat import MIRROR_RECIPE
 from imgreview.scan.localfeat import RECIPE as FEATURE_RECIPE
@@ -161,7 +162,7 @@ def components(pairs: Iterable[Key]) -> dict[int, int]:
     return {x: find(x) for x in parent}
 
 
-def cluster_of(reference: int, others: list[tuple[int, int]], keys: list[str]) -> Cluster:
+def cluster_of(reference: int, others: list[tuple[int, int]], keys: Sequence[str]) -> Cluster:
     """A stored group back as :func:`~imgreview.scan.grouping.reference_groups` made it (members by distance, key)."""
     others.sort(key=lambda od: (od[1], keys[od[0]]))
     return Cluster(reference=reference, members=[(reference, 0), *others])
@@ -341,7 +342,7 @@ class PairStore:
         self.db.executemany(f"INSERT OR IGNORE INTO temp.{name} VALUES (?)", ((i,) for i in ids))
 
     # -------------------------------------------------------------- writing
-    def write_full(self, rules: str, digests: list[str], hashes: list[bytes], cands: dict[Key, Candidate],
+    def write_full(self, rules: str, digests: Sequence[str], hashes: Sequence[bytes], cands: dict[Key, Candidate],
                    accepted: dict[Key, Evidence], clusters: list[Cluster]) -> None:
         """Replace the store's content by a full scan's graph (node ids: the indices of ``digests``)."""
         comps = components(accepted)
@@ -363,7 +364,7 @@ class PairStore:
                 db.execute("ROLLBACK")
             raise
 
-    def apply(self, rules: str, update: Update, digests: list[str], hashes: list[bytes], id_of: dict[int, int],
+    def apply(self, rules: str, update: Update, digests: Sequence[str], hashes: Sequence[bytes], id_of: dict[int, int],
               totals: tuple[int, int]) -> None:
         """Write an incremental rescan's changes (``id_of``: current index -> node id), inside the
         transaction :func:`rescan` opened before reading the store; the caller commits."""
@@ -467,9 +468,9 @@ class _Known:
     is_old: np.ndarray  # (n,) bool
 
 
-def _match(store: PairStore, digests: list[str], hashes: list[bytes]) -> _Known:
+def _match(store: PairStore, digests: Sequence[str], hashes: Sequence[bytes]) -> _Known:
     n = len(digests)
-    index = {d: i for i, d in enumerate(digests)}
+    find = digests.index_of if isinstance(digests, DigestColumn) else {d: i for i, d in enumerate(digests)}.get
     id_of: dict[int, int] = {}
     idx_of_id: dict[int, int] = {}
     comp_of_id: dict[int, int | None] = {}
@@ -478,7 +479,7 @@ def _match(store: PairStore, digests: list[str], hashes: list[bytes]) -> _Known:
     for nid, dg, h, comp in store.nodes():
         max_id = max(max_id, nid)
         comp_of_id[nid] = comp
-        i = index.get(dg)
+        i = find(dg)
         if i is None or hashes[i] != h:
             removed.append(nid)
         else:
@@ -493,7 +494,7 @@ def _match(store: PairStore, digests: list[str], hashes: list[bytes]) -> _Known:
     return _Known(id_of, idx_of_id, comp_of_id, removed, new, is_old)
 
 
-def _kept(store: PairStore, known: _Known, affected: set[int | None], digests: list[str],
+def _kept(store: PairStore, known: _Known, affected: set[int | None], digests: Sequence[str],
           cands: dict[Key, Candidate], evidence: dict[Key, Evidence]) -> list[Cluster]:
     """The stored groups of the components not regrouped; their pairs added to ``cands``/``evidence``."""
     gone = set(known.removed)
@@ -518,7 +519,7 @@ def _kept(store: PairStore, known: _Known, affected: set[int | None], digests: l
     return [cluster_of(r, others, digests) for r, others in kept.items()]
 
 
-def rescan(store: PairStore, rules: str, digests: list[str], hashes: list[bytes], words: np.ndarray,
+def rescan(store: PairStore, rules: str, digests: Sequence[str], hashes: Sequence[bytes], words: np.ndarray,
            routes: list[bytes] | None, nbits: int, threshold: int, route_threshold: int,
            distinct: set[tuple[str, str]], verify: Verifier, merge: Any, regroup: Any,
            timings: dict[str, float] | None = None) -> Rescan:
@@ -546,7 +547,7 @@ def rescan(store: PairStore, rules: str, digests: list[str], hashes: list[bytes]
     return out
 
 
-def _rescan(store: PairStore, rules: str, digests: list[str], hashes: list[bytes], words: np.ndarray,
+def _rescan(store: PairStore, rules: str, digests: Sequence[str], hashes: Sequence[bytes], words: np.ndarray,
             routes: list[bytes] | None, nbits: int, threshold: int, route_threshold: int,
             distinct: set[tuple[str, str]], verify: Verifier, merge: Any, regroup: Any,
             timings: dict[str, float]) -> Rescan:

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -35,6 +35,7 @@ from imgreview.scan.candidates import (
     route_threshold,
     verify_candidates,
 )
+from imgreview.scan.columns import BytesColumn, DigestColumn
 from imgreview.scan.executors import make_executor
 from imgreview.scan.fingerprint import Failure, Fingerprint
 from imgreview.scan.grouping import Cluster, reference_groups
@@ -256,7 +257,7 @@ class _Nodes:
     start: np.ndarray
     count: np.ndarray
     first: np.ndarray
-    digests: list[str]
+    digests: DigestColumn
 
     def __len__(self) -> int:
         return len(self.first)
@@ -268,18 +269,18 @@ class _Nodes:
 
 
 def _nodes(stamps: Stamps, images: np.ndarray) -> _Nodes:
-    digest = stamps.digest[images]
-    order = np.argsort(digest, kind="stable")  # files of one content stay in path order
+    ordered = stamps.digest[images]
+    order = np.argsort(ordered, kind="stable")  # files of one content stay in path order
     files = images[order]
-    ordered = digest[order]
-    del digest, order
+    ordered = ordered[order]
+    del order
     if len(files):
         start = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
     else:
         start = np.zeros(0, dtype=np.int64)
     count = np.diff(np.concatenate((start, [len(files)]))).astype(np.int64)
     first = files[start]
-    return _Nodes(files, start, count, first, [d.decode("ascii") for d in ordered[start].tolist()])
+    return _Nodes(files, start, count, first, DigestColumn(ordered[start]))
 
 
 def _build_groups(roots: list[str], table: FileTable, stamps: Stamps, images: np.ndarray, source: _Source,
@@ -295,12 +296,8 @@ def _build_groups(roots: list[str], table: FileTable, stamps: Stamps, images: np
     nodes = _nodes(stamps, images)
     n = len(nodes)
     extra: dict[str, object] = {"threshold": threshold}
-    node_hashes = stamps.hash[nodes.first]
-    words = to_words(node_hashes) if n else np.zeros((0, 1), dtype=np.uint64)
-    raw = node_hashes.tobytes()
-    width = node_hashes.shape[1]
-    hashes = [raw[k * width:(k + 1) * width] for k in range(n)]
-    del node_hashes, raw
+    hashes = BytesColumn(stamps.hash[nodes.first])
+    words = to_words(hashes.values) if n else np.zeros((0, 1), dtype=np.uint64)
     digests = nodes.digests
     timings: dict[str, float] = {}
     engine = choose_engine(n, settings.hash.bits, threshold) if settings.engine == "auto" else settings.engine
@@ -366,7 +363,7 @@ def _distinct_hashes(words: np.ndarray) -> int:
     return len(np.unique(words, axis=0))
 
 
-def _full_graph(digests: list[str], routes: Callable[[], list[bytes]], words: np.ndarray, settings: ScanSettings,
+def _full_graph(digests: Sequence[str], routes: Callable[[], list[bytes]], words: np.ndarray, settings: ScanSettings,
                 threshold: int,
                 distinct: set[tuple[str, str]], report: Progress, extra: dict[str, object],
                 verify: Callable[[dict[tuple[int, int], Candidate]], dict[tuple[int, int], Evidence]],

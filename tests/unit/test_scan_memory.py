@@ -123,3 +123,16 @@ def test_a_first_scan_and_a_rescan_from_the_cache_give_the_same_json(tmp_path: P
         for k in ("seconds", "stage_seconds", "hashed", "cached", "features_computed"):
             data["stats"].pop(k, None)
     assert texts[0] == texts[1]
+
+
+def test_the_packed_columns_read_as_lists() -> None:
+    from imgreview.scan.columns import BytesColumn, DigestColumn
+
+    values = sorted(["00ff", "0a0b", "ffff", "a1b2"])
+    col = DigestColumn(np.array([v.encode() for v in values], dtype="S4"))
+    assert list(col) == values == col[:] and col[2] == values[2] and col[-1] == values[-1] and len(col) == 4
+    assert [col.index_of(v) for v in values] == [0, 1, 2, 3]
+    assert col.index_of("0000") is None and col.index_of("zzzz") is None and col.index_of("é") is None
+    rows = BytesColumn(np.arange(12, dtype=np.uint8).reshape(3, 4))
+    assert list(rows) == [bytes([0, 1, 2, 3]), bytes([4, 5, 6, 7]), bytes([8, 9, 10, 11])] == rows[:]
+    assert rows[1] == bytes([4, 5, 6, 7]) and isinstance(rows[1], bytes)
