@@ -153,7 +153,8 @@ class _Stop(Exception):
     """Raised by the progress callback at ``--stop-at``: the stages before it are measured."""
 
 
-def child(folder: Path, n: int, header_only: bool, stop_at: str | None = None, trace: bool = False) -> None:
+def child(folder: Path, n: int, header_only: bool, stop_at: str | None = None, trace: bool = False,
+          skip_routes: bool = False) -> None:
     import imgreview.scan.pipeline as pipeline
     from imgreview.scan.walk import FileEntry, WalkResult
     from imgreview.session.folder import Session
@@ -185,6 +186,8 @@ def child(folder: Path, n: int, header_only: bool, stop_at: str | None = None, t
         return FileTable(paths(root, n), [root], np.zeros(n, dtype=np.uint16), 50_000 + k % 900_000,
                          1_700_000_000_000_000_000 + k)
 
+    if skip_routes:  # the routed candidates not searched: the later stages measured without the longest search
+        setattr(pipeline, "route_candidates", lambda *args, **kwargs: [])  # noqa: B010
     if trace:
         _trace(pipeline)
     if hasattr(pipeline, "walk_files"):
@@ -227,11 +230,13 @@ def main() -> None:
     ap.add_argument("--stop-at", help="stop when the scan reaches this stage (e.g. index: measure the walk and "
                     "the cache look-up alone)")
     ap.add_argument("--trace", action="store_true", help="time and measure the main calls of the scan one by one")
+    ap.add_argument("--skip-routes", action="store_true",
+                    help="no routed candidates (the query-hash search, ~1 h at 1M on 2 cores, is not run)")
     ap.add_argument("--make-only", action="store_true", help="only build the synthetic cache in --dir")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(Path(args.dir), args.files, args.header_only, args.stop_at, args.trace)
+        child(Path(args.dir), args.files, args.header_only, args.stop_at, args.trace, args.skip_routes)
         return
     with tempfile.TemporaryDirectory(prefix="imgreview-mem-") as tmp:
         folder = Path(args.dir or tmp)
@@ -245,7 +250,8 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--child", "--files", str(args.files), "--dir", str(folder)]
                        + (["--header-only"] if args.header_only else [])
                        + (["--stop-at", args.stop_at] if args.stop_at else [])
-                       + (["--trace"] if args.trace else []), check=True, env=env)
+                       + (["--trace"] if args.trace else []) + (["--skip-routes"] if args.skip_routes else []),
+                       check=True, env=env)
 
 
 if __name__ == "__main__":
