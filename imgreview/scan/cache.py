@@ -35,6 +35,7 @@ class CacheError(ImgreviewError):
 
 
 IN_CHUNK = 900  # rowids or paths per ``IN (...)`` query (under SQLite's default limit of 999 variables)
+Wanted = tuple[int, str, str, int, int]  # a cached fingerprint looked up: rowid, path, digest, size, mtime_ns
 NOT_CACHED, IMAGE, FAILURE = 0, 1, 2
 
 
@@ -219,27 +220,41 @@ class FingerprintCache:
                 out.extend(found.get(p, -1) for p in chunk)
         return out
 
-    def _by_rowid(self, columns: str, rowids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-        """The rows ``rowids`` (``columns``, after rowid and path), in that order; CacheError for one that is gone."""
+    def _rows(self, columns: str, want: Sequence[Wanted], settings_key: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``want`` (``columns`` after rowid, path, settings, size, mtime_ns, digest), in that
+        order: each by its row id, or by its path when the row moved (another scan of the same session
+        stored the same fingerprint again); a row that is not the one looked up (other settings, size,
+        mtime or content) is a :class:`CacheError`, never a wrong result."""
+        head = "rowid, path, settings, size, mtime_ns, digest"
         with _guarded(self.path):
-            for start in range(0, len(rowids), IN_CHUNK):
-                chunk = [int(r) for r in rowids[start:start + IN_CHUNK]]
+            for start in range(0, len(want), IN_CHUNK):
+                chunk = want[start:start + IN_CHUNK]
+                ids = [w[0] for w in chunk]
                 found = {int(row[0]): row for row in self.db.execute(
-                    f"SELECT rowid, path, {columns} FROM files WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)}
-                for r in chunk:
-                    row = found.get(r)
-                    if row is None:
-                        raise _changed(self.path)
+                    f"SELECT {head}, {columns} FROM files WHERE rowid IN ({','.join('?' * len(ids))})", ids)}
+                rows: list[tuple[Any, ...] | None] = [found.get(w[0]) for w in chunk]
+                moved = [k for k, (w, row) in enumerate(zip(chunk, rows, strict=True))
+                         if row is None or not _is(row, w, settings_key)]
+                if moved:
+                    raws = [os.fsencode(chunk[k][1]) for k in moved]
+                    by_path = {bytes(row[1]): row for row in self.db.execute(
+                        f"SELECT {head}, {columns} FROM files WHERE path IN ({','.join('?' * len(raws))})", raws)
+                        if isinstance(row[1], bytes)}
+                    for k, raw in zip(moved, raws, strict=True):
+                        row = by_path.get(raw)
+                        if row is None or not _is(row, chunk[k], settings_key):
+                            raise _changed(self.path)
+                        rows[k] = row
+                for row in rows:
+                    assert row is not None
                     yield row
 
-    def fingerprints_by_rowid(self, rowids: Sequence[int], paths: Sequence[str]) -> list[Fingerprint]:
-        """The cached fingerprints of rows ``rowids``, which are those of ``paths``, in that order."""
+    def fingerprints_by_rowid(self, want: Sequence[Wanted], settings_key: str) -> list[Fingerprint]:
+        """The cached fingerprints of ``want`` (rowid, path, digest, size, mtime_ns), in that order."""
         out: list[Fingerprint] = []
-        for row, path in zip(self._by_rowid(_COLUMNS, rowids), paths, strict=True):
-            if not isinstance(row[1], bytes | str) or os.fsdecode(row[1]) != path:
-                raise _changed(self.path)
+        for row, w in zip(self._rows(_COLUMNS, want, settings_key), want, strict=True):
             try:
-                item = _from_row(path, row[2:])
+                item = _from_row(w[1], row[6:])
             except (TypeError, ValueError):
                 raise _changed(self.path) from None
             if not isinstance(item, Fingerprint):
@@ -247,14 +262,9 @@ class FingerprintCache:
             out.append(item)
         return out
 
-    def routes_by_rowid(self, rowids: Sequence[int], paths: Sequence[str]) -> list[bytes]:
-        """The route hashes (``Fingerprint.routes``) of rows ``rowids``, which are those of ``paths``, in that order."""
-        out: list[bytes] = []
-        for row, path in zip(self._by_rowid("routes", rowids), paths, strict=True):
-            if not isinstance(row[1], bytes | str) or os.fsdecode(row[1]) != path:
-                raise _changed(self.path)
-            out.append(bytes(row[2]) if row[2] is not None else b"")
-        return out
+    def routes_by_rowid(self, want: Sequence[Wanted], settings_key: str) -> list[bytes]:
+        """The route hashes (``Fingerprint.routes``) of ``want`` (rowid, path, digest, size, mtime_ns), in that order."""
+        return [bytes(row[6]) if row[6] is not None else b"" for row in self._rows("routes", want, settings_key)]
 
     def paths(self) -> Iterator[str]:
         with _guarded(self.path):
@@ -296,6 +306,13 @@ class FingerprintCache:
             self.db.executemany("DELETE FROM files WHERE path=?", rows)
             self.db.executemany("DELETE FROM features WHERE path=?", rows)
         return len(rows)
+
+
+def _is(row: tuple[Any, ...], want: Wanted, settings_key: str) -> bool:
+    """Whether ``row`` (rowid, path, settings, size, mtime_ns, digest, ...) is the fingerprint ``want`` names."""
+    _, raw, key, size, mtime_ns, digest = row[:6]
+    return (isinstance(raw, bytes | str) and os.fsdecode(raw) == want[1] and key == settings_key
+            and digest == want[2] and size == want[3] and mtime_ns == want[4])
 
 
 def _changed(path: Path) -> CacheError:

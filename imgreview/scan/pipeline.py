@@ -25,7 +25,7 @@ from imgreview.fs import DIGEST_SIZE, within_any
 from imgreview.labels import DatasetError, Labeller, Layout, annotate
 from imgreview.model import FileError, Group, Member, ScanResult
 from imgreview.scan import incremental, quality
-from imgreview.scan.cache import FAILURE, IMAGE, NOT_CACHED, CacheError, FingerprintCache, Stamps
+from imgreview.scan.cache import FAILURE, IMAGE, NOT_CACHED, FingerprintCache, Stamps
 from imgreview.scan.candidates import (
     Candidate,
     Evidence,
@@ -155,13 +155,10 @@ def scan(roots: list[str], settings: ScanSettings | None = None, session: Sessio
         del pending, todo, at, todo_at
         if new_images:  # the rows just written: later stages read signatures and facts from them
             new_images.sort()
-            stamps.rowid[new_images] = cache.rowids([table.paths[i] for i in new_images])
-            if (stamps.rowid[new_images] < 0).any():
-                raise CacheError(f"the fingerprint cache {session.cache_path} lost rows during the scan; "
-                                 "run the scan again")
+            stamps.rowid[new_images] = cache.rowids([table.paths[i] for i in new_images])  # -1: looked up by path
         del new_images
     images = np.flatnonzero(stamps.status == IMAGE)
-    source = _CacheSource(session.cache_path, table, stamps)
+    source = _CacheSource(session.cache_path, table, stamps, key)
 
     journal = session.journal(read_only=True)
     distinct = journal.distinct_pairs()
@@ -749,14 +746,20 @@ class _Source(Protocol):
 class _CacheSource:
     """Files' fingerprints read back from their rows in the session's fingerprint cache."""
 
-    def __init__(self, path: Path, table: FileTable, stamps: Stamps) -> None:
-        self.path, self.table, self.stamps = path, table, stamps
+    def __init__(self, path: Path, table: FileTable, stamps: Stamps, settings_key: str) -> None:
+        self.path, self.table, self.stamps, self.key = path, table, stamps, settings_key
+
+    def _wanted(self, files: list[int]) -> list[tuple[int, str, str, int, int]]:
+        t, s = self.table, self.stamps
+        return list(zip(s.rowid[files].tolist(), [t.paths[i] for i in files],
+                        [d.decode("ascii") for d in s.digest[files].tolist()], t.size[files].tolist(),
+                        t.mtime_ns[files].tolist(), strict=True))
 
     def fingerprints(self, files: list[int]) -> list[Fingerprint]:
         if not files:
             return []
         with FingerprintCache(self.path) as cache:
-            out = cache.fingerprints_by_rowid(self.stamps.rowid[files].tolist(), [self.table.paths[i] for i in files])
+            out = cache.fingerprints_by_rowid(self._wanted(files), self.key)
         for fp in out:
             fp.format, fp.mode = sys.intern(fp.format), sys.intern(fp.mode)
         return out
@@ -764,8 +767,11 @@ class _CacheSource:
     def routes(self, files: list[int]) -> list[bytes]:
         if not files:
             return []
+        out: list[bytes] = []
         with FingerprintCache(self.path) as cache:
-            return cache.routes_by_rowid(self.stamps.rowid[files].tolist(), [self.table.paths[i] for i in files])
+            for start in range(0, len(files), 65536):
+                out += cache.routes_by_rowid(self._wanted(files[start:start + 65536]), self.key)
+        return out
 
 
 class _MemorySource:

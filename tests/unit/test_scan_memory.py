@@ -57,9 +57,9 @@ def test_the_scan_never_loads_every_fingerprint(golden_tree: Path, monkeypatch: 
     read: list[int] = []
     real = FingerprintCache.fingerprints_by_rowid
 
-    def counted(self: FingerprintCache, rowids: list[int], paths: list[str]) -> list[Fingerprint]:
-        read.extend(rowids)
-        return real(self, rowids, paths)
+    def counted(self: FingerprintCache, want: list[tuple[int, str, str, int, int]], key: str) -> list[Fingerprint]:
+        read.extend(w[0] for w in want)
+        return real(self, want, key)
 
     monkeypatch.setattr(FingerprintCache, "fingerprints_by_rowid", counted)
     text = scan_golden.result_json(golden_tree, "verify")
@@ -85,18 +85,31 @@ def test_walk_files_is_the_walk_packed(golden_tree: Path) -> None:
     assert np.array_equal(again.size, table.size) and np.array_equal(again.mtime_ns, table.mtime_ns)
 
 
-def test_a_row_changed_under_the_scan_is_an_error_not_a_wrong_result(tmp_path: Path) -> None:
-    save(gradient(), tmp_path / "root" / "a.png")
+def test_a_row_moved_is_found_by_path_and_a_row_changed_is_an_error(tmp_path: Path) -> None:
+    """Another scan of the session may store the same fingerprint again (a new row id): read by path;
+    a row that is not the fingerprint looked up (other content, size, mtime or settings) is an error."""
+    path = str(tmp_path / "root" / "a.png")
+    save(gradient(), Path(path))
     session = Session(tmp_path / "session")
     pipeline.scan([str(tmp_path / "root")], ScanSettings(jobs=1), session)
+    key = ScanSettings().hash.key
     with FingerprintCache(session.cache_path) as cache:
-        (rowid,) = cache.rowids([str(tmp_path / "root" / "a.png")])
-        assert rowid >= 0
-        assert cache.fingerprints_by_rowid([rowid], [str(tmp_path / "root" / "a.png")])[0].path.endswith("a.png")
+        (rowid,) = cache.rowids([path])
+        assert rowid >= 0 and cache.rowids([path + "x"]) == [-1]
+        row = cache.db.execute("SELECT digest, size, mtime_ns FROM files WHERE rowid=?", (rowid,)).fetchone()
+        want = (rowid, path, str(row[0]), int(row[1]), int(row[2]))
+        (fp,) = cache.fingerprints_by_rowid([want], key)
+        assert fp.path == path and fp.digest == want[2]
+        assert cache.routes_by_rowid([want], key) == [fp.routes]
+        moved = (rowid + 1000, *want[1:])
+        assert cache.fingerprints_by_rowid([moved], key)[0].digest == fp.digest
+        assert cache.routes_by_rowid([(-1, *want[1:])], key) == [fp.routes]
+        for wrong in ((rowid, path, "0" * 32, want[3], want[4]), (rowid, path, want[2], want[3] + 1, want[4]),
+                      (rowid, path + "x", *want[2:])):
+            with pytest.raises(CacheError, match="changed during the scan"):
+                cache.fingerprints_by_rowid([wrong], key)
         with pytest.raises(CacheError, match="changed during the scan"):
-            cache.fingerprints_by_rowid([rowid], [str(tmp_path / "root" / "b.png")])
-        with pytest.raises(CacheError, match="changed during the scan"):
-            cache.routes_by_rowid([rowid + 1000], [str(tmp_path / "root" / "a.png")])
+            cache.routes_by_rowid([want], key + "other")
 
 
 def test_a_first_scan_and_a_rescan_from_the_cache_give_the_same_json(tmp_path: Path) -> None:
