@@ -4,7 +4,7 @@ Builds a session whose fingerprint cache already holds ``--files`` synthetic fin
 field sizes of a real one: a template fingerprinted from a generated picture, then per file its own
 path, digest, size, mtime, perceptual hash and route hashes; the template's grey/colour signatures,
 so every candidate pair passes verification and the groups are the hash clusters), and a walk that
-returns those files (``imgreview.scan.pipeline.walk`` replaced by the list: no million files on
+returns those files (``imgreview.scan.pipeline.walk_files``, or ``walk`` before it, replaced by the list: no million files on
 disk). Then runs the real :func:`imgreview.scan.pipeline.scan` in a fresh process, as a rescan where
 every file is cached — walk → cache look-up → search → grouping → labels → quality → result
 database — and reports the peak memory (``VmHWM``) and the time of each stage, plus the bytes per

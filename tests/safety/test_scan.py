@@ -211,14 +211,14 @@ def test_file_deleted_between_walk_and_hash(tmp_path: Path, monkeypatch: pytest.
         save(scene(k), root / f"p{k}.jpg", quality=90)
     save(scene(0), root / "copy.png")
     doomed = root / "p1.jpg"
-    real_walk = scan_module.walk
+    real_walk = scan_module.walk_files
 
     def walk_then_delete(*args: object, **kwargs: object) -> object:
         result = real_walk(*args, **kwargs)
         doomed.unlink()
         return result
 
-    monkeypatch.setattr(scan_module, "walk", walk_then_delete)
+    monkeypatch.setattr(scan_module, "walk_files", walk_then_delete)
     result = scan([str(root)], ONE_JOB, Session(tmp_path / "s"))
     errors = {e.path: e.error for e in result.errors}
     assert "vanished" in errors[str(doomed)]
@@ -226,7 +226,7 @@ def test_file_deleted_between_walk_and_hash(tmp_path: Path, monkeypatch: pytest.
     assert [sorted(m.path for m in g.members) for g in result.groups] == [[str(root / "copy.png"),
                                                                            str(root / "p0.jpg")]]
     # The next scan forgets it quietly.
-    monkeypatch.setattr(scan_module, "walk", real_walk)
+    monkeypatch.setattr(scan_module, "walk_files", real_walk)
     again = scan([str(root)], ONE_JOB, Session(tmp_path / "s"))
     assert not again.errors and again.stats["files"] == 3
 
@@ -237,7 +237,7 @@ def test_fifo_swapped_in_between_walk_and_hash_does_not_hang(tmp_path: Path,
     for k in range(2):
         save(scene(k), root / f"p{k}.jpg", quality=90)
     fifo = root / "p1.jpg"
-    real_walk = scan_module.walk
+    real_walk = scan_module.walk_files
 
     def walk_then_swap(*args: object, **kwargs: object) -> object:
         result = real_walk(*args, **kwargs)
@@ -245,7 +245,7 @@ def test_fifo_swapped_in_between_walk_and_hash_does_not_hang(tmp_path: Path,
         os.mkfifo(fifo)
         return result
 
-    monkeypatch.setattr(scan_module, "walk", walk_then_swap)
+    monkeypatch.setattr(scan_module, "walk_files", walk_then_swap)
     done: list[object] = []
     worker = threading.Thread(target=lambda: done.append(scan([str(root)], ONE_JOB, Session(tmp_path / "s"))),
                               daemon=True)
