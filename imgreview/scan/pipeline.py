@@ -429,11 +429,13 @@ def _verified(nodes: _Nodes, files: _Source, cands: dict[tuple[int, int], Candid
            for (a, b), c in cands.items()}
     fps = files.fingerprints(nodes.first[items].tolist())
     sig = Signatures.from_bytes([f.lowinfo for f in fps], [f.gray for f in fps], [f.color for f in fps])
+    paths, stamps = [f.path for f in fps], [(f.size, f.mtime_ns) for f in fps]
+    short_sides = [min(f.width, f.height) for f in fps]
+    del fps  # the signatures are packed; routes, quality and metadata are not needed here
     report("verify", 0, len(sub))
-    source = _FeatureSource([f.path for f in fps], [(f.size, f.mtime_ns) for f in fps], feature_cache,
-                            settings.effective_jobs, mirrored=mirror_sides(sub))
+    source = _FeatureSource(paths, stamps, feature_cache, settings.effective_jobs, mirrored=mirror_sides(sub))
     accepted = verify_candidates(sub, sig, threshold, source, workers=settings.effective_jobs,
-                                 short_sides=[min(f.width, f.height) for f in fps])
+                                 short_sides=short_sides)
     report("verify", len(sub), len(sub))
     extra["features_computed"] = int(str(extra.get("features_computed", 0))) + source.computed
     timings["verify"] = timings.get("verify", 0.0) + time.monotonic() - started

@@ -39,8 +39,9 @@ def test_the_packed_scan_gives_mains_json_byte_for_byte(golden_tree: Path, case:
 
 def test_small_batches_give_the_same_json(golden_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The quality flags a few pictures at a time, the groups' members and the rows read a few at a time."""
-    from imgreview.scan import cache
+    from imgreview.scan import cache, verify
 
+    monkeypatch.setattr(verify, "CORRELATION_ROWS", 5)
     monkeypatch.setattr(pipeline, "QUALITY_CHUNK", 7)
     monkeypatch.setattr(pipeline, "GROUP_BATCH", 3)
     monkeypatch.setattr(cache, "IN_CHUNK", 4)
@@ -149,3 +150,19 @@ def test_the_packed_columns_read_as_lists() -> None:
     rows = BytesColumn(np.arange(12, dtype=np.uint8).reshape(3, 4))
     assert list(rows) == [bytes([0, 1, 2, 3]), bytes([4, 5, 6, 7]), bytes([8, 9, 10, 11])] == rows[:]
     assert rows[1] == bytes([4, 5, 6, 7]) and isinstance(rows[1], bytes)
+
+
+def test_correlation_a_block_of_rows_at_a_time_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgreview.scan import verify
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (1001, 256), dtype=np.uint8)
+    b = rng.integers(0, 256, (1001, 256), dtype=np.uint8)
+    b[:40] = a[:40]
+    a[7] = 5  # a constant row: 0
+    whole = verify.correlation(a, b)
+    monkeypatch.setattr(verify, "CORRELATION_ROWS", 64)
+    blocked = verify.correlation(a, b)
+    assert blocked.dtype == whole.dtype and blocked.tobytes() == whole.tobytes()
+    assert whole[7] == 0 and np.allclose(whole[:7], 1.0) and np.allclose(whole[8:40], 1.0)
+    assert verify.correlation(a[:0], b[:0]).shape == (0,)
