@@ -288,12 +288,17 @@ def _lanczos_rows(n_in: int, spans: np.ndarray, n_out: int) -> np.ndarray:
     cols = first[:, :, None] + np.arange(band)[None, None, :]  # (W, n_out, band), inside 0..n_in-1
     x = ((cols + 0.5) - centres[:, :, None]) / support[:, :, None]
     idx = np.clip(np.rint((x + 3.0) * ((_LANCZOS_STEPS - 1) / 6.0)), 0, _LANCZOS_STEPS - 1).astype(np.intp)
-    near = np.where(np.abs(x) < 3.0, _LANCZOS_TABLE[idx], 0.0)
+    near = _LANCZOS_TABLE[idx]
+    near[np.abs(x) >= 3.0] = 0.0
     wts = np.zeros((len(spans), n_out, n_in), dtype=np.float64)
     rows = np.arange(len(spans) * n_out, dtype=np.intp).reshape(len(spans), n_out, 1) * n_in
     wts.reshape(-1)[(rows + cols).reshape(-1)] = near.reshape(-1)
+    # Normalised in place: the full rows are the largest arrays here (windows × 32 × line length),
+    # and a fresh copy of them per step cost more than all the kernel arithmetic.
     total = wts.sum(axis=2, keepdims=True)
-    return np.asarray(wts / np.where(np.abs(total) < 1e-12, 1.0, total))
+    total[np.abs(total) < 1e-12] = 1.0
+    wts /= total
+    return wts
 
 
 def window_maps(h: int, w: int, boxes: Sequence[Box], size: int) -> tuple[np.ndarray, np.ndarray]:
