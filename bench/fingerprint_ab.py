@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--a", type=Path, required=True)
     ap.add_argument("--b", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=0, help="first N files of each folder (0: all)")
+    ap.add_argument("--repeat", type=int, default=1, help="A, B, A, B, ...: the best CPU of each (load moves it)")
     ap.add_argument("folders", type=Path, nargs="+")
     args = ap.parse_args()
     paths: list[str] = []
@@ -62,8 +63,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fp-ab-") as tmp:
         listing = Path(tmp) / "paths.pkl"
         listing.write_bytes(pickle.dumps(paths))
-        a = run(args.a, listing, Path(tmp) / "a.pkl")
-        b = run(args.b, listing, Path(tmp) / "b.pkl")
+        cpu_a, cpu_b = [], []
+        for _ in range(max(1, args.repeat)):
+            a = run(args.a, listing, Path(tmp) / "a.pkl")
+            b = run(args.b, listing, Path(tmp) / "b.pkl")
+            cpu_a.append(float(a["_cpu"]))  # type: ignore[arg-type]
+            cpu_b.append(float(b["_cpu"]))  # type: ignore[arg-type]
     differ = dict.fromkeys(FIELDS, 0)
     bits = 0
     for p in paths:
@@ -77,8 +82,9 @@ def main() -> None:
                 if name in ("hash", "routes"):
                     bits += sum(bin(i ^ j).count("1") for i, j in zip(u, v, strict=False))
     n = max(1, len(paths))
-    print(f"{len(paths)} files; A {1000 * float(a['_cpu']) / n:.2f} ms/file CPU, "  # type: ignore[arg-type]
-          f"B {1000 * float(b['_cpu']) / n:.2f} ms/file CPU; files differing per field: {differ}; "  # type: ignore[arg-type]
+    print(f"{len(paths)} files, load average {os.getloadavg()[0]:.1f}; A {1000 * min(cpu_a) / n:.2f} ms/file CPU "
+          f"(runs {', '.join(f'{1000 * c / n:.2f}' for c in cpu_a)}), B {1000 * min(cpu_b) / n:.2f} ms/file CPU "
+          f"(runs {', '.join(f'{1000 * c / n:.2f}' for c in cpu_b)}); files differing per field: {differ}; "
           f"hash bits differing: {bits}")
 
 

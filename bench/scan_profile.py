@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # profile this checkout's code (not whichever imgreview the venv installed)
 
 
 def child_cpu(cmd: list[str]) -> tuple[float, float]:

@@ -180,10 +180,12 @@ def trim_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
         first = outer[0] if axis == 1 else outer[:, 0]
         part = np.partition(first, ((n - 1) // 2, n // 2))
         colour = int((int(part[(n - 1) // 2]) + int(part[n // 2])) / 2)  # int(np.median(first))
-        near = (outer >= colour - TRIM_TOLERANCE) & (outer <= colour + TRIM_TOLERANCE)  # |v - colour| <= tol
-        strict = np.count_nonzero(near, axis=axis) / n >= TRIM_STRICT
-        if not strict[0]:
+        lo, hi = colour - TRIM_TOLERANCE, colour + TRIM_TOLERANCE
+        # The outermost line first: most pictures have no border, and the rest is not needed then.
+        if np.count_nonzero((first >= lo) & (first <= hi)) / n < TRIM_STRICT:
             return 0
+        near = (outer >= lo) & (outer <= hi)  # |v - colour| <= tol
+        strict = np.count_nonzero(near, axis=axis) / n >= TRIM_STRICT
         empty = np.flatnonzero(strict)
         majority = (np.arange(len(empty)) + 1) / (empty + 1) >= TRIM_MAJORITY
         return int(empty[np.flatnonzero(majority)[-1]]) + 1
@@ -230,12 +232,11 @@ def content_box(grey: np.ndarray) -> tuple[int, int, int, int] | None:
     h, w = grey.shape
     if h < 16 or w < 16:
         return None
-    g = grey.astype(np.int16)
-    ring = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    ring = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]).astype(np.int16)
     colour = int(np.median(ring))
     if float(np.mean(np.abs(ring - colour) <= CONTENT_TOLERANCE)) < 0.9:
-        return None  # the border is not one backdrop colour
-    mask = np.abs(g - colour) > CONTENT_TOLERANCE
+        return None  # the border is not one backdrop colour (tested before the whole picture is converted)
+    mask = np.abs(grey.astype(np.int16) - colour) > CONTENT_TOLERANCE
     top, bottom, left, right = 0, h, 0, w
     for axis in (1, 0, 1):
         sub = mask[top:bottom, left:right]
@@ -288,12 +289,17 @@ def _lanczos_rows(n_in: int, spans: np.ndarray, n_out: int) -> np.ndarray:
     cols = first[:, :, None] + np.arange(band)[None, None, :]  # (W, n_out, band), inside 0..n_in-1
     x = ((cols + 0.5) - centres[:, :, None]) / support[:, :, None]
     idx = np.clip(np.rint((x + 3.0) * ((_LANCZOS_STEPS - 1) / 6.0)), 0, _LANCZOS_STEPS - 1).astype(np.intp)
-    near = np.where(np.abs(x) < 3.0, _LANCZOS_TABLE[idx], 0.0)
+    near = _LANCZOS_TABLE[idx]
+    near[np.abs(x) >= 3.0] = 0.0
     wts = np.zeros((len(spans), n_out, n_in), dtype=np.float64)
     rows = np.arange(len(spans) * n_out, dtype=np.intp).reshape(len(spans), n_out, 1) * n_in
     wts.reshape(-1)[(rows + cols).reshape(-1)] = near.reshape(-1)
+    # Normalised in place: the full rows are the largest arrays here (windows × 32 × line length),
+    # and a fresh copy of them per step cost more than all the kernel arithmetic.
     total = wts.sum(axis=2, keepdims=True)
-    return np.asarray(wts / np.where(np.abs(total) < 1e-12, 1.0, total))
+    total[np.abs(total) < 1e-12] = 1.0
+    wts /= total
+    return wts
 
 
 def window_maps(h: int, w: int, boxes: Sequence[Box], size: int) -> tuple[np.ndarray, np.ndarray]:

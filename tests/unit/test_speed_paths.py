@@ -302,3 +302,20 @@ def test_scan_uses_the_features_of_the_hash_decode(tmp_path: Path) -> None:
     with FingerprintCache(session.cache_path) as cache:  # the fingerprint cache does not keep them
         assert all(not fp.features for _, _, fp in cache.lookup(HashSettings().key).values()
                    if isinstance(fp, Fingerprint))
+
+
+def test_brightness_percentiles_equal_np_percentile() -> None:
+    rng = np.random.default_rng(15)
+    for trial in range(3000):
+        n = int(rng.integers(1, 40)) if trial % 3 == 0 else int(rng.integers(40, 12000))
+        kind = trial % 4
+        if kind == 0:
+            values = rng.random(n).astype(np.float32)
+        elif kind == 1:  # many ties
+            values = (rng.integers(0, 5, n) / 7).astype(np.float32)
+        elif kind == 2:  # as measure() computes brightness
+            values = np.sqrt(rng.random(n).astype(np.float32) * 3) / np.float32(255.0)
+        else:
+            values = np.full(n, np.float32(0.3))
+        want = np.percentile(values, (5, 99))
+        assert quality._p05_p99(values.reshape(1, -1) if trial % 2 else values) == (float(want[0]), float(want[1]))
