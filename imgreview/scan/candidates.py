@@ -14,9 +14,10 @@ plain and the trimmed hashes of all pictures, and the corner windows against the
   correlation of at least :data:`FALLBACK_CORRELATION` as the route sees them: A turned as the
   route says, and only the content inside trimmed borders when either side is mostly border.
   Smooth pictures of one kind (two gradients, two flat designs turned) agree on a 16×16 view
-  and land 6 bits apart, so a route that transformed the picture must come closer. A pair with a
-  side that has no features at all (two flat fields split by an edge) must agree in colour too
-  (:data:`FEATURELESS_COLOUR`), direct or dihedral.
+  and land 6 bits apart, so a route that transformed the picture must come closer. Correlation
+  ignores level and colour, so the pair must agree in those too (:func:`_fallback_agrees`): a
+  side with no features at all (two flat fields split by an edge) in mean and per-cell colour,
+  or in grey level inside trimmed borders; a side with few features in mean colour.
 
 Each accepted pair carries its *evidence* (the ``Member.evidence`` schema of the scan result).
 """
@@ -45,9 +46,25 @@ FALLBACK_CORRELATION = 0.9
 # pictures (N = 10 200): 18 of the 26 cross-source pairs left after the other rules were such
 # two-tone tiles with no features, at hash distance 0-3.
 FEATURELESS_COLOUR = LOWINFO_COLOR_TOLERANCE
+# ... and in every one of the 16 cells (mean absolute difference over RGB, levels): two such tiles
+# split alike differ in one field only (measured on the tiles, N = 10 200: the two left were 20.7
+# and 32 levels apart in their worst cell, 8 and 10 on average; true featureless pairs of the hard
+# corpus: at most 17.3, a strong vignette against a lighter one).
+FEATURELESS_CELL = 18.0
+# A pair compared inside trimmed borders (either side mostly border, or both trimmed) with a
+# featureless side must agree in grey level too (mean absolute difference of the 16×16 views):
+# correlation alone passes a black box on grey against a blue box on white (110 levels apart).
+FALLBACK_VIEW_LEVELS = 16.0
+# A side with few features (fewer than FEW_FEATURES, too few for RANSAC to be sure) is accepted by
+# the hash only within FEW_FEATURES_LEVELS of grey level (mean absolute difference of the 16×16
+# views; a greyscale copy keeps it): a flat wallpaper design against a game map of the same layout
+# was 70 levels apart; true pairs of the two development corpora stayed within 25 except three
+# brightness/contrast edits of one flat design (43-67), which its other copies still group.
+FEW_FEATURES = 4 * MIN_INLIERS
+FEW_FEATURES_LEVELS = 30.0
 # The version of the verification rules (these and localfeat's): part of the key under which a
 # rescan reuses groups, so bump it when a rule changes what is accepted.
-VERIFY_RULES = "v6"
+VERIFY_RULES = "v7"
 # Below this many pixels on the short side local features say little (a 64×48 icon upscaled):
 # a direct hash match with a high grey correlation decides.
 TINY_SIDE = 96
@@ -191,7 +208,6 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
     ib = np.asarray([k[1] for k in keys], dtype=np.int64)
     low = sig.lowinfo[ia] | sig.lowinfo[ib]
     low_ok = verify_pairs(ia, ib, sig)
-    corr = correlation(sig.gray[ia], sig.gray[ib])
     need: list[tuple[int, int]] = []
     for k, key in enumerate(keys):
         c = cands[key]
@@ -209,7 +225,6 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
             return key, None
         return key, match_features(fa, fb, needs_mirror(c))
 
-    index = {key: k for k, key in enumerate(keys)}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(check, need))
     for key, m in results:
@@ -218,7 +233,7 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
             accepted[key] = (c, describe(c, m, "features"))
             continue
         fa, fb = feats.get(c.a), feats.get(c.b)
-        few = (m is None or fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < 4 * MIN_INLIERS
+        few = (m is None or fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < FEW_FEATURES
                or m.reason == ALONG_ONE_LINE)
         tiny = short_sides is not None and min(short_sides[c.a], short_sides[c.b]) < TINY_SIDE
         route = "direct" if c.route == DIRECT else ROUTES[c.route]
@@ -227,29 +242,54 @@ def verify_candidates(cands: dict[tuple[int, int], Candidate], sig: Signatures, 
         bound = threshold if tiny else threshold // 2 if route == "direct" else threshold // 4
         if not (few or tiny) or c.distance > bound:
             continue
-        # The grey signatures must agree as the route sees the pictures: the dihedral variant of
-        # A against B, and the content inside trimmed borders when either side is mostly border
-        # (two flat pictures in one kind of letterbox screenshot hash alike by their frame).
-        framed = c.target == "trimmed" or any(
-            f is not None and _content_share(f) < MIN_CONTENT_SHARE for f in (fa, fb))
-        if fa is not None and fb is not None and (framed or route != "direct"):
-            r = _view_correlation(fa, fb, route, framed)
-        elif route == "direct":
-            r = float(corr[index[key]])
-        else:
-            continue
-        if r < FALLBACK_CORRELATION:
-            continue
-        if (fa is None or fb is None or min(len(fa.descriptors), len(fb.descriptors)) < MIN_INLIERS) \
-                and route in (*DIHEDRAL, "direct") and _colour_difference(sig, c, route) > FEATURELESS_COLOUR:
+        if not _fallback_agrees(sig, c, route, fa, fb):
             continue
         accepted[key] = (c, describe(c, None, "hash"))
     return accepted
 
 
-def _colour_difference(sig: Signatures, c: Candidate, route: str) -> float:
-    """Mean absolute difference of the 4×4 RGB signatures, A's turned as a dihedral ``route`` says."""
+def _fallback_agrees(sig: Signatures, c: Candidate, route: str, fa: Features | None, fb: Features | None) -> bool:
+    """Whether a hash-fallback pair (too few features to decide) agrees as the route sees it.
+
+    * The grey views must correlate (:data:`FALLBACK_CORRELATION`): A's dihedral variant against B,
+      and the content inside trimmed borders when the route matched trimmed hashes or either side
+      is mostly border (two flat pictures in one kind of letterbox screenshot hash alike by their
+      frame). A direct match of whole pictures compares their grey signatures.
+    * Correlation ignores level and colour, so the pair must agree in those too. A featureless
+      side (fewer than ``MIN_INLIERS`` features): inside trimmed borders, grey level within
+      :data:`FALLBACK_VIEW_LEVELS`; unless both are trimmed, the 4×4 colour signatures within
+      :data:`FEATURELESS_COLOUR` on average and :data:`FEATURELESS_CELL` in every cell (two tiles
+      split alike into two flat fields differ in one field only). A side with few features
+      (fewer than :data:`FEW_FEATURES`): grey level within :data:`FEW_FEATURES_LEVELS`, which a
+      greyscale copy keeps. A pair that falls back for another reason (tiny, features along one
+      line) has features enough and keeps the correlation rule alone.
+    """
+    framed = c.target == "trimmed" or any(f is not None and _content_share(f) < MIN_CONTENT_SHARE for f in (fa, fb))
+    if fa is not None and fb is not None and (framed or route != "direct"):
+        va, vb = _view(fa, route, framed), _view(fb, "direct", framed)
+    elif route == "direct":
+        va, vb = sig.gray[[c.a]].astype(np.float32), sig.gray[[c.b]].astype(np.float32)
+    else:
+        return False
+    if float(correlation(va, vb)[0]) < FALLBACK_CORRELATION:
+        return False
+    fewest = 0 if fa is None or fb is None else min(len(fa.descriptors), len(fb.descriptors))
+    levels = float(np.abs(va - vb).mean())
+    if fewest >= MIN_INLIERS:
+        return fewest >= FEW_FEATURES or levels <= FEW_FEATURES_LEVELS
+    if framed and levels > FALLBACK_VIEW_LEVELS:
+        return False
+    if route != "direct" and route not in DIHEDRAL:
+        return True  # both trimmed: the whole pictures' colours include their borders
+    cells = _colour_cells(sig, c, route)
+    return float(cells.mean()) <= FEATURELESS_COLOUR and float(cells.max()) <= FEATURELESS_CELL
+
+
+def _colour_cells(sig: Signatures, c: Candidate, route: str) -> np.ndarray:
+    """Per-cell colour difference of the 4×4 RGB signatures (mean absolute over the channels, in
+    levels), A's turned as a dihedral ``route`` says."""
     a = sig.color[c.a].reshape(4, 4, 3)
     if route in DIHEDRAL:
         a = np.stack([dihedral_pixels(a[:, :, k], *DIHEDRAL[route]) for k in range(3)], axis=-1)
-    return float(np.abs(a.astype(np.int16) - sig.color[c.b].reshape(4, 4, 3).astype(np.int16)).mean())
+    diff: np.ndarray = np.abs(a.astype(np.int16) - sig.color[c.b].reshape(4, 4, 3).astype(np.int16)).mean(axis=2)
+    return diff

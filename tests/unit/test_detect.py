@@ -472,3 +472,87 @@ def test_pictures_without_features_must_agree_in_colour(tmp_path: Path) -> None:
     result = scan([str(tmp_path)], ScanSettings(layout="none"), Session(tmp_path / "s"))
     groups = [sorted(Path(m.path).name for m in g.members) for g in result.groups]
     assert groups == [["black_band.png", "black_band_small.png"]], groups
+
+
+def test_pictures_without_features_must_agree_in_every_colour_cell(tmp_path: Path) -> None:
+    """Two flat pictures that differ in one field only (a dark band 30 levels lighter) are close
+    on average colour, but not in the cells of that field: not copies (rules v7)."""
+    save(_two_tone((25, 25, 25)), tmp_path / "a" / "black_band.png")
+    save(_two_tone((25, 25, 25)).resize((180, 135)), tmp_path / "a" / "black_band_small.png")
+    save(_two_tone((55, 55, 55)), tmp_path / "b" / "grey_band.png")
+    result = scan([str(tmp_path)], ScanSettings(layout="none"), Session(tmp_path / "s"))
+    groups = [sorted(Path(m.path).name for m in g.members) for g in result.groups]
+    assert groups == [["black_band.png", "black_band_small.png"]], groups
+
+
+def _fallback(grey_a: np.ndarray, grey_b: np.ndarray, colour_a: np.ndarray, colour_b: np.ndarray,
+              small_a: np.ndarray, small_b: np.ndarray, box: tuple[int, int, int, int], features: int,
+              route: str = "direct", target: str = "plain") -> bool:
+    """Whether the hash fallback accepts a close pair (2 bits) of two made-up pictures with
+    ``features`` random features each (too few or too scattered to match)."""
+    from imgreview.scan.candidates import DIRECT, Candidate, verify_candidates
+    from imgreview.scan.localfeat import Features
+    from imgreview.scan.variants import ROUTES
+    from imgreview.scan.verify import Signatures
+
+    rng = np.random.default_rng(7)
+    sig = Signatures.from_bytes([False, False], [grey_a.astype(np.uint8).tobytes(), grey_b.astype(np.uint8).tobytes()],
+                                [colour_a.astype(np.uint8).tobytes(), colour_b.astype(np.uint8).tobytes()])
+
+    def made(small: np.ndarray) -> Features:
+        points = (rng.random((features, 2)) * (480, 320)).astype(np.float32)
+        return Features(480, 320, points, rng.integers(0, 256, (features, 32), dtype=np.uint8), None, None,
+                        small.astype(np.uint8), box)
+
+    fa, fb = made(small_a), made(small_b)
+    k = DIRECT if route == "direct" else ROUTES.index(route)
+    got = verify_candidates({(0, 1): Candidate(0, 1, 2, k, target)}, sig, 12, lambda items: {0: fa, 1: fb})
+    return (0, 1) in got
+
+
+@pytest.mark.parametrize(("cells", "accepted"), [
+    ({}, True),  # the same colours
+    ({k: 6 for k in range(16)}, True),  # a little lighter everywhere
+    ({14: 40, 15: 40}, False),  # one field differs: 5 levels on average, 40 in its cells
+])
+def test_featureless_fallback_compares_every_colour_cell(cells: dict[int, int], accepted: bool) -> None:
+    grey = np.random.default_rng(3).integers(0, 256, 256)
+    colour = np.full((16, 3), 100)
+    other = colour.copy()
+    for k, v in cells.items():
+        other[k] += v
+    small = np.full((80, 120), 100)
+    assert _fallback(grey, grey, colour, other, small, small, (0, 0, 480, 320), features=0) is accepted
+
+
+@pytest.mark.parametrize(("scale", "shift", "accepted"), [
+    (1.0, 0, True),  # the same content inside the frame
+    (1.0, 8, True),  # a little lighter
+    (0.4, 120, False),  # the same shapes at another level: correlated, but not the same picture
+])
+def test_featureless_fallback_inside_a_frame_compares_grey_levels(scale: float, shift: int, accepted: bool) -> None:
+    """Both trimmed (the colour signatures include the borders): a dark box on grey against a
+    light box on white correlates perfectly; its levels tell them apart."""
+    rng = np.random.default_rng(5)
+    small_a = np.full((80, 120), 12.0)
+    small_a[20:60, 30:90] = rng.integers(0, 120, (40, 60))
+    small_b = small_a.copy()
+    small_b[20:60, 30:90] = small_a[20:60, 30:90] * scale + shift
+    grey, colour = rng.integers(0, 256, 256), np.full((16, 3), 50)
+    got = _fallback(grey, grey, colour, colour, small_a, small_b, (120, 80, 360, 240), features=0,
+                    route="trimmed", target="trimmed")
+    assert got is accepted
+
+
+@pytest.mark.parametrize(("scale", "shift", "colour_shift", "accepted"), [
+    (1.0, 3, 0, True),  # a recompressed copy
+    (1.0, 0, 60, True),  # a greyscale copy: the colours differ, the grey levels agree
+    (0.5, 90, 0, False),  # the same layout at another level (a flat design against a map)
+])
+def test_few_feature_fallback_compares_grey_levels(scale: float, shift: int, colour_shift: int, accepted: bool) -> None:
+    grey_a = np.random.default_rng(9).integers(0, 200, 256).astype(np.float64)
+    grey_b = grey_a * scale + shift
+    colour = np.full((16, 3), 100)
+    small = np.full((80, 120), 100)
+    got = _fallback(grey_a, grey_b, colour, colour + colour_shift, small, small, (0, 0, 480, 320), features=20)
+    assert got is accepted
