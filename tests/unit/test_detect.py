@@ -556,3 +556,35 @@ def test_few_feature_fallback_compares_grey_levels(scale: float, shift: int, col
     small = np.full((80, 120), 100)
     got = _fallback(grey_a, grey_b, colour, colour + colour_shift, small, small, (0, 0, 480, 320), features=20)
     assert got is accepted
+
+
+@pytest.mark.parametrize(("route", "inliers", "accepted"), [
+    ("direct", 14, True),  # a direct hash match: MIN_INLIERS decide
+    ("mirror", 14, True),
+    ("centre-square", 14, True),  # an aspect window: MIN_INLIERS
+    ("crop80-0-0", 14, False),  # only a grid window proposed it: too weak
+    ("crop90-50-50", 19, False),
+    ("crop90-50-50", 20, True),
+])
+def test_a_pair_only_a_grid_window_found_needs_more_inliers(monkeypatch: pytest.MonkeyPatch, route: str, inliers: int,
+                                                           accepted: bool) -> None:
+    """The grid windows propose most candidates, so most coincidences: a feature match of a pair
+    only such a window found needs WINDOW_MIN_INLIERS (20) inliers, not MIN_INLIERS (12)."""
+    from imgreview.scan import candidates
+    from imgreview.scan.candidates import DIRECT, WINDOW_MIN_INLIERS, Candidate, verify_candidates
+    from imgreview.scan.localfeat import MIN_INLIERS, Features, Match
+    from imgreview.scan.verify import Signatures
+
+    assert MIN_INLIERS < 14 < 19 < WINDOW_MIN_INLIERS == 20
+    rng = np.random.default_rng(2)
+    grey = rng.integers(0, 256, 256, dtype=np.uint8).tobytes()
+    sig = Signatures.from_bytes([False, False], [grey, grey], [b"\x50" * 48, b"\x50" * 48])
+    many = Features(480, 320, rng.random((300, 2), dtype=np.float32) * 300, rng.integers(0, 256, (300, 32), dtype=np.uint8),
+                    None, None, np.full((80, 120), 90, np.uint8), (0, 0, 480, 320))
+    monkeypatch.setattr(candidates, "match_features",
+                        lambda fa, fb, mirrored: Match(True, matches=40, inliers=inliers, mirror=mirrored))
+    k = DIRECT if route == "direct" else ROUTES.index(route)
+    got = verify_candidates({(0, 1): Candidate(0, 1, 3, k)}, sig, 12, lambda items: {0: many, 1: many})
+    assert ((0, 1) in got) is accepted
+    if accepted:
+        assert got[(0, 1)][1]["inliers"] == inliers
